@@ -1,0 +1,112 @@
+//! # seduta-signaling
+//!
+//! The control plane of Seduta: the WebSocket protocol ([`protocol`]), join tokens
+//! ([`auth`]), the room domain ([`room`], a sans-IO state machine) and the service that
+//! ties them to the media plane ([`Signaling`]).
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use seduta_sfu::{Sfu, SfuConfig};
+//! use seduta_signaling::auth::{TokenVerifier, VerifierKey};
+//! use seduta_signaling::{Signaling, SignalingConfig};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let (sfu, events) = Sfu::start(SfuConfig {
+//!     udp_bind: "127.0.0.1:0".parse()?,
+//!     tcp_bind: None,
+//!     advertised_ips: vec![],
+//!     enable_h264: true,
+//! })
+//! .await?;
+//! let verifier = TokenVerifier::new(&VerifierKey::Hs256(b"secret".to_vec()), "seduta")?;
+//! let signaling = Signaling::start(SignalingConfig::default(), verifier, sfu, events);
+//! let app = signaling.router();
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! axum::serve(listener, app).await?;
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod auth;
+pub mod protocol;
+pub mod room;
+mod service;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use seduta_sfu::{SfuEvent, SfuHandle};
+use tokio::sync::mpsc;
+
+use auth::TokenVerifier;
+use service::{Hub, HubSender};
+
+/// Timing and limits of the signaling service.
+#[derive(Debug, Clone, Copy)]
+pub struct SignalingConfig {
+    /// Client ping interval announced in `joined`.
+    pub heartbeat: Duration,
+    /// A connection silent for this long is closed.
+    pub idle_timeout: Duration,
+    /// A connection must `join` within this time.
+    pub join_timeout: Duration,
+    /// How long a participant whose connection is lost keeps its place.
+    pub reconnect_grace: Duration,
+}
+
+impl Default for SignalingConfig {
+    fn default() -> Self {
+        Self {
+            heartbeat: Duration::from_secs(2),
+            idle_timeout: Duration::from_secs(15),
+            join_timeout: Duration::from_secs(10),
+            reconnect_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+/// State shared by every connection.
+pub(crate) struct Shared {
+    config: SignalingConfig,
+    verifier: TokenVerifier,
+    sfu: SfuHandle,
+    hub: HubSender,
+}
+
+/// The running signaling service.
+#[derive(Clone)]
+pub struct Signaling {
+    shared: Arc<Shared>,
+}
+
+impl Signaling {
+    /// Starts the hub that owns the rooms, fed by the media plane's `events`.
+    pub fn start(
+        config: SignalingConfig,
+        verifier: TokenVerifier,
+        sfu: SfuHandle,
+        events: mpsc::UnboundedReceiver<SfuEvent>,
+    ) -> Self {
+        let hub = Hub::spawn(
+            sfu.clone(),
+            events,
+            service::HubTiming {
+                heartbeat: config.heartbeat,
+                reconnect_grace: config.reconnect_grace,
+            },
+        );
+        Self {
+            shared: Arc::new(Shared {
+                config,
+                verifier,
+                sfu,
+                hub,
+            }),
+        }
+    }
+
+    /// The HTTP routes of the service (`/ws/{session}`, `/healthz`).
+    pub fn router(&self) -> axum::Router {
+        service::router(self.shared.clone())
+    }
+}

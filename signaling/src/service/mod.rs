@@ -1,0 +1,11 @@
+//! The service: the HTTP router, the WebSocket connections and the hub that owns the rooms.
+
+mod connection;
+mod hub;
+mod inbound;
+mod rate_limit;
+mod router;
+
+pub use hub::Outbound;
+pub use router::router;
+pub(crate) use hub::{Hub, HubCommand, HubSender, HubTiming};

@@ -1,0 +1,139 @@
+//! Server configuration: defaults, a TOML file, environment variables and flags, in
+//! that order of precedence (flags win).
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+/// Everything `seduta serve` needs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// HTTP (and WebSocket) listener.
+    pub http_bind: SocketAddr,
+    /// The UDP port every media peer shares.
+    pub udp_bind: SocketAddr,
+    /// Passive ICE-TCP listener; `None` disables the TCP fallback.
+    pub tcp_bind: Option<SocketAddr>,
+    /// Addresses to advertise to browsers in place of the bound ones (1:1 NAT).
+    pub advertise_ips: Vec<IpAddr>,
+    /// The address people use to reach the server, for printed links.
+    pub public_url: Option<String>,
+    /// PEM certificate chain; with `tls_key` enables HTTPS and WSS.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key.
+    pub tls_key: Option<PathBuf>,
+    /// Where the server keeps its state (the generated token secret, later the database).
+    pub data_dir: PathBuf,
+    /// HS256 secret for join tokens; generated in `data_dir` when absent.
+    pub jwt_secret: Option<String>,
+    /// PEM public key: when set, tokens are verified with it and minted elsewhere.
+    pub jwt_public_key: Option<PathBuf>,
+    /// `EdDSA` or `RS256`, the algorithm of `jwt_public_key`.
+    pub jwt_algorithm: Option<String>,
+    /// The `aud` claim tokens must carry.
+    pub jwt_audience: String,
+    /// Start with the demo Giunta and print its join links.
+    pub demo: bool,
+    /// Offer H.264 besides VP8.
+    pub h264: bool,
+    /// Seconds a participant whose connection was lost keeps its place.
+    pub reconnect_grace_secs: u64,
+    /// Seconds a new connection has to send `join`.
+    pub join_timeout_secs: u64,
+    /// Log as JSON lines instead of text.
+    pub log_json: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            http_bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            udp_bind: SocketAddr::from(([0, 0, 0, 0], 50000)),
+            tcp_bind: Some(SocketAddr::from(([0, 0, 0, 0], 50001))),
+            advertise_ips: Vec::new(),
+            public_url: None,
+            tls_cert: None,
+            tls_key: None,
+            data_dir: PathBuf::from("seduta-data"),
+            jwt_secret: None,
+            jwt_public_key: None,
+            jwt_algorithm: None,
+            jwt_audience: seduta_signaling::auth::DEFAULT_AUDIENCE.to_owned(),
+            demo: true,
+            h264: true,
+            reconnect_grace_secs: 30,
+            join_timeout_secs: 10,
+            log_json: false,
+        }
+    }
+}
+
+impl Config {
+    /// Reads a TOML file over the defaults.
+    pub fn from_file(path: &std::path::Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the configuration file {}", path.display()))?;
+        toml::from_str(&text)
+            .with_context(|| format!("parsing the configuration file {}", path.display()))
+    }
+
+    /// The grace period as a duration.
+    pub fn reconnect_grace(&self) -> Duration {
+        Duration::from_secs(self.reconnect_grace_secs)
+    }
+
+    /// The join timeout as a duration.
+    pub fn join_timeout(&self) -> Duration {
+        Duration::from_secs(self.join_timeout_secs)
+    }
+
+    /// The HS256 secret: configured, or read from (and first written to) `data_dir`.
+    pub fn hs256_secret(&self) -> anyhow::Result<Vec<u8>> {
+        if let Some(secret) = &self.jwt_secret {
+            anyhow::ensure!(
+                secret.len() >= 16,
+                "jwt_secret must be at least 16 characters long"
+            );
+            return Ok(secret.as_bytes().to_vec());
+        }
+        let path = self.data_dir.join("jwt-secret");
+        if let Ok(existing) = std::fs::read_to_string(&path) {
+            let existing = existing.trim();
+            anyhow::ensure!(
+                existing.len() >= 32,
+                "{} is too short; delete it to generate a new one",
+                path.display()
+            );
+            return Ok(existing.as_bytes().to_vec());
+        }
+        std::fs::create_dir_all(&self.data_dir)
+            .with_context(|| format!("creating the data directory {}", self.data_dir.display()))?;
+        let secret: String = {
+            use rand::Rng;
+            let bytes: [u8; 32] = rand::rng().random();
+            bytes.iter().map(|b| format!("{b:02x}")).collect()
+        };
+        write_private(&path, secret.as_bytes())?;
+        Ok(secret.into_bytes())
+    }
+}
+
+/// Writes a file readable by its owner only.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(bytes)
+        .with_context(|| format!("writing {}", path.display()))
+}

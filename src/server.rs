@@ -1,0 +1,140 @@
+//! Starting everything in one process: the SFU, the signaling service and the web client.
+
+use std::net::{SocketAddr, TcpListener};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use seduta_sfu::{Sfu, SfuConfig};
+use seduta_signaling::auth::{TokenIssuer, TokenVerifier, VerifierKey};
+use seduta_signaling::{Signaling, SignalingConfig};
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+
+/// A running server.
+pub struct Server {
+    /// Where HTTP and WebSocket listen.
+    pub http_addr: SocketAddr,
+    /// The media UDP port.
+    pub udp_addr: SocketAddr,
+    /// The ICE-TCP port, when enabled.
+    pub tcp_addr: Option<SocketAddr>,
+    /// `true` when serving HTTPS.
+    pub tls: bool,
+    issuer: Option<TokenIssuer>,
+    handle: axum_server::Handle<SocketAddr>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// The token issuer, when the server holds the HS256 secret.
+    pub fn issuer(&self) -> Option<&TokenIssuer> {
+        self.issuer.as_ref()
+    }
+
+    /// The base URL of the web client as reached on the bound address.
+    pub fn local_url(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.http_addr)
+    }
+
+    /// Waits until the server stops (it stops on its own only on a fatal error).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task.await.context("the HTTP server task failed")??;
+        Ok(())
+    }
+
+    /// Stops accepting, lets open requests finish for up to 2 s, and waits.
+    pub async fn shutdown(self) {
+        self.handle.graceful_shutdown(Some(Duration::from_secs(2)));
+        let _ = self.task.await;
+    }
+}
+
+/// Starts the SFU, the signaling service and the web client as configured.
+pub async fn start(config: Config) -> anyhow::Result<Server> {
+    let (key, issuer) = token_keys(&config)?;
+    let verifier = TokenVerifier::new(&key, &config.jwt_audience)
+        .context("loading the token verification key")?;
+
+    let (sfu, events) = Sfu::start(SfuConfig {
+        udp_bind: config.udp_bind,
+        tcp_bind: config.tcp_bind,
+        advertised_ips: config.advertise_ips.clone(),
+        enable_h264: config.h264,
+    })
+    .await
+    .context("starting the media plane")?;
+    let udp_addr = sfu.udp_addr();
+    let tcp_addr = sfu.tcp_addr();
+
+    let signaling = Signaling::start(
+        SignalingConfig {
+            reconnect_grace: config.reconnect_grace(),
+            join_timeout: config.join_timeout(),
+            ..SignalingConfig::default()
+        },
+        verifier,
+        sfu,
+        events,
+    );
+    let app = signaling.router().merge(crate::web::router());
+
+    let listener = TcpListener::bind(config.http_bind)
+        .with_context(|| format!("binding the HTTP listener on {}", config.http_bind))?;
+    listener.set_nonblocking(true)?;
+    let http_addr = listener.local_addr()?;
+    let handle = axum_server::Handle::new();
+    let service = app.into_make_service();
+
+    let (tls, task) = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => {
+            let rustls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                .await
+                .with_context(|| {
+                    format!(
+                        "loading the TLS certificate {} and key {}",
+                        cert.display(),
+                        key.display()
+                    )
+                })?;
+            let server = axum_server::from_tcp_rustls(listener, rustls)?.handle(handle.clone());
+            (true, tokio::spawn(server.serve(service)))
+        }
+        (None, None) => {
+            let server = axum_server::from_tcp(listener)?.handle(handle.clone());
+            (false, tokio::spawn(server.serve(service)))
+        }
+        _ => bail!("tls_cert and tls_key must be given together"),
+    };
+
+    Ok(Server {
+        http_addr,
+        udp_addr,
+        tcp_addr,
+        tls,
+        issuer,
+        handle,
+        task,
+    })
+}
+
+/// The verification key, and an issuer when we hold the secret.
+fn token_keys(config: &Config) -> anyhow::Result<(VerifierKey, Option<TokenIssuer>)> {
+    if let Some(path) = &config.jwt_public_key {
+        let pem = std::fs::read(path)
+            .with_context(|| format!("reading the token public key {}", path.display()))?;
+        let key = match config.jwt_algorithm.as_deref() {
+            Some("EdDSA") => VerifierKey::EdDsaPem(pem),
+            Some("RS256") => VerifierKey::Rs256Pem(pem),
+            other => bail!(
+                "jwt_algorithm must be EdDSA or RS256 with a public key, not {:?}",
+                other.unwrap_or("(unset)")
+            ),
+        };
+        return Ok((key, None));
+    }
+    let secret = config.hs256_secret()?;
+    let issuer = TokenIssuer::hs256(&secret, config.jwt_audience.clone());
+    Ok((VerifierKey::Hs256(secret), Some(issuer)))
+}
