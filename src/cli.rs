@@ -60,7 +60,11 @@ struct ServeArgs {
     #[arg(long)]
     no_tcp: bool,
     /// Address to advertise to browsers (1:1 NAT); repeatable.
-    #[arg(long = "advertise-ip", env = "SEDUTA_ADVERTISE_IPS", value_delimiter = ',')]
+    #[arg(
+        long = "advertise-ip",
+        env = "SEDUTA_ADVERTISE_IPS",
+        value_delimiter = ','
+    )]
     advertise_ips: Vec<IpAddr>,
     /// PEM certificate chain for HTTPS.
     #[arg(long, env = "SEDUTA_TLS_CERT")]
@@ -215,7 +219,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         match server.issuer() {
             Some(issuer) => {
                 println!();
-                println!("Giunta dimostrativa / demo Giunta (sessione {}):", demo::SESSION);
+                println!(
+                    "Giunta dimostrativa / demo Giunta (sessione {}):",
+                    demo::SESSION
+                );
                 for (member, url) in demo::links(issuer, &base)? {
                     println!("  {} — {}:", member.name, member.office);
                     println!("    {url}");
@@ -249,7 +256,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 fn token(args: TokenArgs) -> anyhow::Result<()> {
     let config = base_config(&args.common)?;
     if config.jwt_public_key.is_some() {
-        bail!("this installation verifies tokens with a public key; mint them with the matching private key");
+        bail!(
+            "this installation verifies tokens with a public key; mint them with the matching private key"
+        );
     }
     let Some(role) = Role::parse(&args.role) else {
         bail!(

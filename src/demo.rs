@@ -33,21 +33,53 @@ pub fn members() -> Vec<DemoMember> {
     };
     vec![
         m("sindaco", "Giulia Ferraris", Role::Presiding, "Sindaca"),
-        m("assessore-1", "Marco Bellini", Role::Member, "Assessore al bilancio"),
-        m("assessore-2", "Laura Gentile", Role::Member, "Assessora ai lavori pubblici"),
-        m("assessore-3", "Paolo Rinaldi", Role::Member, "Assessore all'istruzione"),
-        m("assessore-4", "Chiara Moretti", Role::Member, "Assessora alle politiche sociali"),
-        m("assessore-5", "Davide Colombo", Role::Member, "Assessore all'urbanistica"),
-        m("assessore-6", "Elena Marchetti", Role::Member, "Assessora alla cultura"),
-        m("segretario", "Dott. Andrea Conti", Role::Segretario, "Segretario comunale"),
+        m(
+            "assessore-1",
+            "Marco Bellini",
+            Role::Member,
+            "Assessore al bilancio",
+        ),
+        m(
+            "assessore-2",
+            "Laura Gentile",
+            Role::Member,
+            "Assessora ai lavori pubblici",
+        ),
+        m(
+            "assessore-3",
+            "Paolo Rinaldi",
+            Role::Member,
+            "Assessore all'istruzione",
+        ),
+        m(
+            "assessore-4",
+            "Chiara Moretti",
+            Role::Member,
+            "Assessora alle politiche sociali",
+        ),
+        m(
+            "assessore-5",
+            "Davide Colombo",
+            Role::Member,
+            "Assessore all'urbanistica",
+        ),
+        m(
+            "assessore-6",
+            "Elena Marchetti",
+            Role::Member,
+            "Assessora alla cultura",
+        ),
+        m(
+            "segretario",
+            "Dott. Andrea Conti",
+            Role::Segretario,
+            "Segretario comunale",
+        ),
     ]
 }
 
 /// A join link for each demo member: `(member, url)`.
-pub fn links(
-    issuer: &TokenIssuer,
-    base_url: &str,
-) -> Result<Vec<(DemoMember, String)>, AuthError> {
+pub fn links(issuer: &TokenIssuer, base_url: &str) -> Result<Vec<(DemoMember, String)>, AuthError> {
     members()
         .into_iter()
         .map(|member| {

@@ -47,7 +47,9 @@ async fn serve(uri: Uri) -> Response {
             );
             headers.insert(
                 "permissions-policy",
-                HeaderValue::from_static("camera=(self), microphone=(self), display-capture=(self)"),
+                HeaderValue::from_static(
+                    "camera=(self), microphone=(self), display-capture=(self)",
+                ),
             );
             response
         }

@@ -57,14 +57,13 @@ impl TokenVerifier {
 
     /// Verifies `token` and checks that it admits to `session`.
     pub fn verify(&self, token: &str, session: &str) -> Result<Claims, AuthError> {
-        let data = decode::<Claims>(token, &self.key, &self.validation).map_err(|e| {
-            match e.kind() {
+        let data =
+            decode::<Claims>(token, &self.key, &self.validation).map_err(|e| match e.kind() {
                 ErrorKind::ExpiredSignature => AuthError::Expired,
                 ErrorKind::ImmatureSignature => AuthError::NotYetValid,
                 ErrorKind::InvalidAudience => AuthError::WrongAudience,
                 _ => AuthError::Invalid,
-            }
-        })?;
+            })?;
         let claims = data.claims;
         for (field, value) in [
             ("sub", &claims.sub),
@@ -113,7 +112,13 @@ mod tests {
     fn accepts_a_fresh_token_for_its_session() {
         let (issuer, verifier) = pair();
         let token = issuer
-            .mint("a1", "s1", Role::Member, "Maria Rossi", Duration::from_secs(60))
+            .mint(
+                "a1",
+                "s1",
+                Role::Member,
+                "Maria Rossi",
+                Duration::from_secs(60),
+            )
             .expect("mint");
         let claims = verifier.verify(&token, "s1").expect("valid");
         assert_eq!(claims.role, Role::Member);
@@ -124,9 +129,13 @@ mod tests {
     fn refuses_expired_future_forged_and_foreign_audience() {
         let (issuer, verifier) = pair();
         let now = unix_now();
-        let expired = issuer.mint_claims(&claims(now - 120, now - 600)).expect("mint");
+        let expired = issuer
+            .mint_claims(&claims(now - 120, now - 600))
+            .expect("mint");
         assert_eq!(verifier.verify(&expired, "s1"), Err(AuthError::Expired));
-        let future = issuer.mint_claims(&claims(now + 600, now + 300)).expect("mint");
+        let future = issuer
+            .mint_claims(&claims(now + 600, now + 300))
+            .expect("mint");
         assert_eq!(verifier.verify(&future, "s1"), Err(AuthError::NotYetValid));
         let forged = TokenIssuer::hs256(b"another-secret", "seduta")
             .mint("a1", "s1", Role::Member, "X", Duration::from_secs(60))
@@ -135,7 +144,10 @@ mod tests {
         let foreign = TokenIssuer::hs256(b"secret-for-tests", "other")
             .mint("a1", "s1", Role::Member, "X", Duration::from_secs(60))
             .expect("mint");
-        assert_eq!(verifier.verify(&foreign, "s1"), Err(AuthError::WrongAudience));
+        assert_eq!(
+            verifier.verify(&foreign, "s1"),
+            Err(AuthError::WrongAudience)
+        );
         assert_eq!(verifier.verify("not.a.jwt", "s1"), Err(AuthError::Invalid));
     }
 

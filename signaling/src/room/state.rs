@@ -260,8 +260,12 @@ mod tests {
         let mut room = Room::new();
         join(&mut room, 1, "a");
         let out = join(&mut room, 2, "b");
-        assert!(matches!(&out[0], RoomOutput::Joined { others, resumed: false, .. } if others.len() == 1));
-        assert!(matches!(&out[1], RoomOutput::Broadcast { except: Some(e), msg: ServerMessage::ParticipantJoined { .. } } if e == "b"));
+        assert!(
+            matches!(&out[0], RoomOutput::Joined { others, resumed: false, .. } if others.len() == 1)
+        );
+        assert!(
+            matches!(&out[1], RoomOutput::Broadcast { except: Some(e), msg: ServerMessage::ParticipantJoined { .. } } if e == "b")
+        );
         assert_eq!(
             out[2],
             RoomOutput::MediaJoin {
@@ -285,7 +289,16 @@ mod tests {
             participant: "b".into(),
             epoch,
         });
-        assert!(out.iter().any(|o| matches!(o, RoomOutput::Broadcast { msg: ServerMessage::ParticipantLeft { reason: LeaveReason::Timeout, .. }, .. })));
+        assert!(out.iter().any(|o| matches!(
+            o,
+            RoomOutput::Broadcast {
+                msg: ServerMessage::ParticipantLeft {
+                    reason: LeaveReason::Timeout,
+                    ..
+                },
+                ..
+            }
+        )));
         assert_eq!(room.participants().count(), 1);
     }
 
@@ -320,7 +333,10 @@ mod tests {
             }
         );
         // The replaced connection closing later must not mark the seat lost.
-        assert!(room.handle(RoomInput::ConnectionLost { conn: ConnId(1) }).is_empty());
+        assert!(
+            room.handle(RoomInput::ConnectionLost { conn: ConnId(1) })
+                .is_empty()
+        );
         assert_eq!(room.participants().count(), 1);
     }
 

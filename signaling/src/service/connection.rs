@@ -30,8 +30,8 @@ static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
 enum End {
     /// The client closed or the socket failed.
     Gone,
-    /// We closed it with this error.
-    Closed(ErrorCode),
+    /// We closed it after an error.
+    Closed,
     /// We closed it after `leave`.
     Left,
 }
@@ -99,7 +99,7 @@ impl Connection {
                     }
                     Some(Outbound::Close(code)) => {
                         self.close_with(code, close_message(code)).await;
-                        break End::Closed(code);
+                        break End::Closed;
                     }
                     Some(Outbound::CloseNormal) => {
                         self.close_frame(CloseCode::Normal, "left").await;
@@ -111,7 +111,7 @@ impl Connection {
                 () = sleep_until(deadline) => {
                     if self.joined.is_none() && TokioInstant::now() >= join_deadline {
                         self.close_with(ErrorCode::JoinTimeout, "no join message in time").await;
-                        break End::Closed(ErrorCode::JoinTimeout);
+                        break End::Closed;
                     }
                     debug!("closing a silent connection");
                     break End::Gone;
@@ -148,13 +148,14 @@ impl Connection {
                 "a message may not exceed 65536 bytes",
             )
             .await;
-            return Some(End::Closed(ErrorCode::MessageTooLarge));
+            return Some(End::Closed);
         }
         if !self.bucket.take(Instant::now()) {
             self.refused += 1;
             if self.refused > MAX_REFUSED {
-                self.close_with(ErrorCode::RateLimited, "message flood").await;
-                return Some(End::Closed(ErrorCode::RateLimited));
+                self.close_with(ErrorCode::RateLimited, "message flood")
+                    .await;
+                return Some(End::Closed);
             }
             let _ = self
                 .write(&error(ErrorCode::RateLimited, "too many messages", false))
@@ -172,9 +173,11 @@ impl Connection {
                 self.refuse(ErrorCode::AlreadyJoined, "already joined")
                     .await
             }
-            (ClientMessage::Ping { ts }, _) => {
-                self.write(&ServerMessage::Pong { ts }).await.err().map(|_| End::Gone)
-            }
+            (ClientMessage::Ping { ts }, _) => self
+                .write(&ServerMessage::Pong { ts })
+                .await
+                .err()
+                .map(|_| End::Gone),
             (_, false) => self.refuse(ErrorCode::NotJoined, "send join first").await,
             (msg, true) => self.joined_message(msg).await,
         }
@@ -190,11 +193,13 @@ impl Connection {
             Err(e) => {
                 let code = e.code();
                 self.close_with(code, &e.to_string()).await;
-                return Some(End::Closed(code));
+                return Some(End::Closed);
             }
         };
         let Some(outbound) = out_tx.take() else {
-            return self.refuse(ErrorCode::AlreadyJoined, "already joined").await;
+            return self
+                .refuse(ErrorCode::AlreadyJoined, "already joined")
+                .await;
         };
         let (reply, done) = oneshot::channel();
         let sent = self.shared.hub.send(HubCommand::Join {
@@ -207,7 +212,7 @@ impl Connection {
         if sent.is_err() || done.await.is_err() {
             self.close_with(ErrorCode::Internal, "the session service is not available")
                 .await;
-            return Some(End::Closed(ErrorCode::Internal));
+            return Some(End::Closed);
         }
         info!(role = %claims.role, "participant joined");
         self.joined = Some(claims);
@@ -231,9 +236,7 @@ impl Connection {
                     Err(e) => Err(e),
                 }
             }
-            ClientMessage::SubscriberAnswer { sdp } => {
-                sfu.subscriber_answer(room, me, sdp).await
-            }
+            ClientMessage::SubscriberAnswer { sdp } => sfu.subscriber_answer(room, me, sdp).await,
             ClientMessage::Subscribe {
                 track,
                 max_height,
@@ -281,7 +284,7 @@ impl Connection {
         self.consecutive_errors += 1;
         if self.consecutive_errors >= MAX_CONSECUTIVE_ERRORS {
             self.close_with(code, reason).await;
-            return Some(End::Closed(code));
+            return Some(End::Closed);
         }
         self.write(&error(code, reason, false))
             .await

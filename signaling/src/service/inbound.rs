@@ -37,14 +37,19 @@ mod tests {
         assert_eq!(parse("{").unwrap_err().0, ErrorCode::BadJson);
         assert_eq!(parse("[1,2]").unwrap_err().0, ErrorCode::BadJson);
         assert_eq!(parse("{\"a\":1}").unwrap_err().0, ErrorCode::UnknownType);
-        assert_eq!(parse("{\"type\":\"dance\"}").unwrap_err().0, ErrorCode::UnknownType);
+        assert_eq!(
+            parse("{\"type\":\"dance\"}").unwrap_err().0,
+            ErrorCode::UnknownType
+        );
         assert_eq!(parse("{\"type\":5}").unwrap_err().0, ErrorCode::UnknownType);
         assert_eq!(
             parse("{\"type\":\"ping\"}").unwrap_err().0,
             ErrorCode::InvalidMessage
         );
         assert_eq!(
-            parse("{\"type\":\"ping\",\"ts\":1,\"extra\":true}").unwrap_err().0,
+            parse("{\"type\":\"ping\",\"ts\":1,\"extra\":true}")
+                .unwrap_err()
+                .0,
             ErrorCode::InvalidMessage
         );
     }

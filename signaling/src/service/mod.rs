@@ -6,6 +6,5 @@ mod inbound;
 mod rate_limit;
 mod router;
 
-pub use hub::Outbound;
+pub(crate) use hub::{Hub, HubSender, HubTiming};
 pub use router::router;
-pub(crate) use hub::{Hub, HubCommand, HubSender, HubTiming};
