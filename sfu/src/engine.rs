@@ -1,0 +1,247 @@
+//! The I/O shell around [`Core`]: sockets, the command channel and the clock.
+//! Everything it does is read a packet, a command or the time, hand it to the core,
+//! then send what the core produced.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
+
+use str0m::Candidate;
+use str0m::net::{Protocol, TcpType};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::mpsc;
+use tracing::{debug, info, warn};
+
+use crate::api::{SfuConfig, SfuEvent};
+use crate::core::Core;
+use crate::error::SfuError;
+use crate::handle::Command;
+use crate::peer::Outgoing;
+use crate::tcp::{Deframer, frame};
+
+/// Packets queued toward one ICE-TCP connection before it counts as stuck.
+const TCP_QUEUE: usize = 256;
+
+/// What TCP connection tasks report to the loop.
+enum TcpEvent {
+    Opened(SocketAddr, mpsc::Sender<Vec<u8>>),
+    Packet(SocketAddr, SocketAddr, Vec<u8>),
+    Closed(SocketAddr),
+}
+
+type Spawned = (
+    mpsc::UnboundedSender<Command>,
+    mpsc::UnboundedReceiver<SfuEvent>,
+    SocketAddr,
+    Option<SocketAddr>,
+);
+
+/// Binds the sockets and spawns the media loop.
+pub async fn spawn(config: SfuConfig) -> Result<Spawned, SfuError> {
+    install_crypto();
+    let udp = UdpSocket::bind(config.udp_bind).await?;
+    let udp_addr = udp.local_addr()?;
+    let tcp = match config.tcp_bind {
+        Some(addr) => Some(TcpListener::bind(addr).await?),
+        None => None,
+    };
+    let tcp_addr = tcp.as_ref().map(TcpListener::local_addr).transpose()?;
+
+    let ips = advertised_ips(&config, udp_addr.ip());
+    let mut candidates = Vec::new();
+    for ip in &ips {
+        match Candidate::host(SocketAddr::new(*ip, udp_addr.port()), "udp") {
+            Ok(c) => candidates.push(c),
+            Err(e) => warn!(error = %e, "unusable UDP candidate"),
+        }
+        if let Some(tcp_addr) = tcp_addr {
+            let addr = SocketAddr::new(*ip, tcp_addr.port());
+            match Candidate::builder()
+                .tcp()
+                .host(addr)
+                .tcptype(TcpType::Passive)
+                .build()
+            {
+                Ok(c) => candidates.push(c),
+                Err(e) => warn!(error = %e, "unusable TCP candidate"),
+            }
+        }
+    }
+    info!(
+        udp_port = udp_addr.port(),
+        tcp_port = tcp_addr.map(|a| a.port()),
+        candidates = candidates.len(),
+        "media plane listening"
+    );
+
+    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+    let (ev_tx, ev_rx) = mpsc::unbounded_channel();
+    let (tcp_tx, tcp_rx) = mpsc::channel(1024);
+    if let Some(listener) = tcp {
+        tokio::spawn(accept_tcp(listener, tcp_tx));
+    }
+    let core = Core::new(candidates, config.enable_h264, Instant::now());
+    tokio::spawn(run(core, udp, cmd_rx, ev_tx, tcp_rx));
+    Ok((cmd_tx, ev_rx, udp_addr, tcp_addr))
+}
+
+fn install_crypto() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        str0m::crypto::from_feature_flags().install_process_default();
+    });
+}
+
+/// The addresses to put in candidates.
+fn advertised_ips(config: &SfuConfig, bound: IpAddr) -> Vec<IpAddr> {
+    if !config.advertised_ips.is_empty() {
+        return config.advertised_ips.clone();
+    }
+    if !bound.is_unspecified() {
+        return vec![bound];
+    }
+    let mut ips: Vec<IpAddr> = if_addrs::get_if_addrs()
+        .map(|ifs| {
+            ifs.into_iter()
+                .map(|i| i.ip())
+                .filter(|ip| ip.is_ipv4() && (!ip.is_loopback() || bound.is_unspecified()))
+                .collect()
+        })
+        .unwrap_or_default();
+    // Loopback last: browsers on another machine never use it.
+    ips.sort_by_key(|ip| ip.is_loopback());
+    ips.dedup();
+    if ips.is_empty() {
+        ips.push(IpAddr::from([127, 0, 0, 1]));
+    }
+    ips
+}
+
+async fn run(
+    mut core: Core,
+    udp: UdpSocket,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    events: mpsc::UnboundedSender<SfuEvent>,
+    mut tcp_events: mpsc::Receiver<TcpEvent>,
+) {
+    let local = udp.local_addr().ok();
+    let mut buf = vec![0u8; 2048];
+    let mut tcp_conns: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>> = HashMap::new();
+    loop {
+        let deadline = tokio::time::Instant::from_std(core.next_timeout());
+        tokio::select! {
+            received = udp.recv_from(&mut buf) => match received {
+                Ok((n, source)) => {
+                    let destination = local.unwrap_or(source);
+                    core.handle_receive(Protocol::Udp, source, destination, &buf[..n], Instant::now());
+                }
+                Err(e) => debug!(error = %e, "UDP receive failed"),
+            },
+            command = commands.recv() => match command {
+                Some(command) => core.handle_command(command, Instant::now()),
+                None => break,
+            },
+            Some(event) = tcp_events.recv() => match event {
+                TcpEvent::Opened(remote, writer) => {
+                    tcp_conns.insert(remote, writer);
+                }
+                TcpEvent::Packet(remote, local, bytes) => {
+                    core.handle_receive(Protocol::Tcp, remote, local, &bytes, Instant::now());
+                }
+                TcpEvent::Closed(remote) => {
+                    tcp_conns.remove(&remote);
+                }
+            },
+            () = tokio::time::sleep_until(deadline) => core.handle_timeout(Instant::now()),
+        }
+        for packet in core.out.drain(..) {
+            send(&udp, &tcp_conns, packet);
+        }
+        for event in core.events.drain(..) {
+            if events.send(event).is_err() {
+                // No one listens any more: the control plane is gone.
+                return;
+            }
+        }
+    }
+}
+
+fn send(udp: &UdpSocket, tcp_conns: &HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>, packet: Outgoing) {
+    match packet.proto {
+        Protocol::Udp => {
+            // A full socket buffer drops the packet, as the network would; RTX recovers.
+            if let Err(e) = udp.try_send_to(&packet.bytes, packet.destination) {
+                debug!(error = %e, "UDP send failed");
+            }
+        }
+        _ => {
+            if let (Some(conn), Some(framed)) =
+                (tcp_conns.get(&packet.destination), frame(&packet.bytes))
+            {
+                let _ = conn.try_send(framed);
+            }
+        }
+    }
+}
+
+async fn accept_tcp(listener: TcpListener, events: mpsc::Sender<TcpEvent>) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, remote)) => {
+                let events = events.clone();
+                tokio::spawn(serve_tcp(stream, remote, events));
+            }
+            Err(e) => {
+                debug!(error = %e, "ICE-TCP accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+async fn serve_tcp(stream: TcpStream, remote: SocketAddr, events: mpsc::Sender<TcpEvent>) {
+    let Ok(local) = stream.local_addr() else {
+        return;
+    };
+    let _ = stream.set_nodelay(true);
+    let (mut reader, mut writer) = stream.into_split();
+    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(TCP_QUEUE);
+    if events.send(TcpEvent::Opened(remote, tx)).await.is_err() {
+        return;
+    }
+    let write_task = tokio::spawn(async move {
+        while let Some(bytes) = rx.recv().await {
+            if writer.write_all(&bytes).await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut deframer = Deframer::default();
+    let mut buf = vec![0u8; 4096];
+    'read: loop {
+        let n = match reader.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        deframer.push(&buf[..n]);
+        loop {
+            match deframer.next_packet() {
+                Ok(Some(packet)) => {
+                    if events
+                        .send(TcpEvent::Packet(remote, local, packet))
+                        .await
+                        .is_err()
+                    {
+                        break 'read;
+                    }
+                }
+                Ok(None) => break,
+                // Not RFC 4571: this is no ICE-TCP peer.
+                Err(_) => break 'read,
+            }
+        }
+    }
+    write_task.abort();
+    let _ = events.send(TcpEvent::Closed(remote)).await;
+}

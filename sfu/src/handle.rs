@@ -1,0 +1,218 @@
+//! The control plane's side of the SFU: commands in, events out.
+
+use std::net::SocketAddr;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::api::{
+    ParticipantId, PublishedTrackInfo, RoomId, SfuConfig, SfuEvent, SubscriptionPrefs, TrackId,
+    TrackInfo,
+};
+use crate::engine;
+use crate::error::SfuError;
+
+/// A command to the media loop, with where to send the reply.
+#[derive(Debug)]
+pub enum Command {
+    /// See [`SfuHandle::join`].
+    Join {
+        room: RoomId,
+        participant: ParticipantId,
+        can_subscribe: bool,
+        reply: oneshot::Sender<Result<(), SfuError>>,
+    },
+    /// See [`SfuHandle::publish`].
+    Publish {
+        room: RoomId,
+        participant: ParticipantId,
+        sdp: String,
+        tracks: Vec<PublishedTrackInfo>,
+        reply: oneshot::Sender<Result<String, SfuError>>,
+    },
+    /// See [`SfuHandle::subscriber_answer`].
+    SubscriberAnswer {
+        room: RoomId,
+        participant: ParticipantId,
+        sdp: String,
+        reply: oneshot::Sender<Result<(), SfuError>>,
+    },
+    /// See [`SfuHandle::set_subscription`].
+    SetSubscription {
+        room: RoomId,
+        participant: ParticipantId,
+        track: TrackId,
+        prefs: SubscriptionPrefs,
+        reply: oneshot::Sender<Result<(), SfuError>>,
+    },
+    /// See [`SfuHandle::set_can_subscribe`].
+    SetCanSubscribe {
+        room: RoomId,
+        participant: ParticipantId,
+        can_subscribe: bool,
+        reply: oneshot::Sender<Result<(), SfuError>>,
+    },
+    /// See [`SfuHandle::leave`].
+    Leave {
+        room: RoomId,
+        participant: ParticipantId,
+        reply: oneshot::Sender<Result<(), SfuError>>,
+    },
+    /// See [`SfuHandle::tracks`].
+    Tracks {
+        room: RoomId,
+        reply: oneshot::Sender<Result<Vec<TrackInfo>, SfuError>>,
+    },
+}
+
+/// Starts the media plane.
+pub struct Sfu;
+
+impl Sfu {
+    /// Binds the UDP socket (and the ICE-TCP listener) and spawns the media loop.
+    pub async fn start(
+        config: SfuConfig,
+    ) -> Result<(SfuHandle, mpsc::UnboundedReceiver<SfuEvent>), SfuError> {
+        let (commands, events, udp_addr, tcp_addr) = engine::spawn(config).await?;
+        Ok((
+            SfuHandle {
+                commands,
+                udp_addr,
+                tcp_addr,
+            },
+            events,
+        ))
+    }
+}
+
+/// Drives the media plane. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct SfuHandle {
+    commands: mpsc::UnboundedSender<Command>,
+    udp_addr: SocketAddr,
+    tcp_addr: Option<SocketAddr>,
+}
+
+impl SfuHandle {
+    /// The bound UDP address.
+    pub fn udp_addr(&self) -> SocketAddr {
+        self.udp_addr
+    }
+
+    /// The bound ICE-TCP address, when enabled.
+    pub fn tcp_addr(&self) -> Option<SocketAddr> {
+        self.tcp_addr
+    }
+
+    async fn call<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, SfuError>>) -> Command,
+    ) -> Result<T, SfuError> {
+        let (reply, rx) = oneshot::channel();
+        self.commands
+            .send(make(reply))
+            .map_err(|_| SfuError::Unavailable)?;
+        rx.await.map_err(|_| SfuError::Unavailable)?
+    }
+
+    /// Adds a participant to a room and creates its subscriber connection; a
+    /// [`SfuEvent::SubscriberOffer`] follows. With `can_subscribe` false (lobby) no one's
+    /// media is forwarded to it.
+    pub async fn join(
+        &self,
+        room: RoomId,
+        participant: ParticipantId,
+        can_subscribe: bool,
+    ) -> Result<(), SfuError> {
+        self.call(|reply| Command::Join {
+            room,
+            participant,
+            can_subscribe,
+            reply,
+        })
+        .await
+    }
+
+    /// Applies a publisher offer and returns the answer. `tracks` lists every sending
+    /// transceiver; tracks no longer listed are unpublished.
+    pub async fn publish(
+        &self,
+        room: RoomId,
+        participant: ParticipantId,
+        offer_sdp: String,
+        tracks: Vec<PublishedTrackInfo>,
+    ) -> Result<String, SfuError> {
+        self.call(|reply| Command::Publish {
+            room,
+            participant,
+            sdp: offer_sdp,
+            tracks,
+            reply,
+        })
+        .await
+    }
+
+    /// Applies the browser's answer to the latest subscriber offer.
+    pub async fn subscriber_answer(
+        &self,
+        room: RoomId,
+        participant: ParticipantId,
+        answer_sdp: String,
+    ) -> Result<(), SfuError> {
+        self.call(|reply| Command::SubscriberAnswer {
+            room,
+            participant,
+            sdp: answer_sdp,
+            reply,
+        })
+        .await
+    }
+
+    /// Records what a subscriber wants of one video track (tile size, paused).
+    pub async fn set_subscription(
+        &self,
+        room: RoomId,
+        participant: ParticipantId,
+        track: TrackId,
+        prefs: SubscriptionPrefs,
+    ) -> Result<(), SfuError> {
+        self.call(|reply| Command::SetSubscription {
+            room,
+            participant,
+            track,
+            prefs,
+            reply,
+        })
+        .await
+    }
+
+    /// Lets a participant receive media, or stops all of it (lobby).
+    pub async fn set_can_subscribe(
+        &self,
+        room: RoomId,
+        participant: ParticipantId,
+        can_subscribe: bool,
+    ) -> Result<(), SfuError> {
+        self.call(|reply| Command::SetCanSubscribe {
+            room,
+            participant,
+            can_subscribe,
+            reply,
+        })
+        .await
+    }
+
+    /// Closes a participant's peers and unpublishes its tracks.
+    pub async fn leave(&self, room: RoomId, participant: ParticipantId) -> Result<(), SfuError> {
+        self.call(|reply| Command::Leave {
+            room,
+            participant,
+            reply,
+        })
+        .await
+    }
+
+    /// The tracks currently published in a room.
+    pub async fn tracks(&self, room: RoomId) -> Result<Vec<TrackInfo>, SfuError> {
+        self.call(|reply| Command::Tracks { room, reply }).await
+    }
+}

@@ -1,0 +1,48 @@
+//! # seduta-sfu
+//!
+//! The media plane of Seduta: a selective forwarding unit built on
+//! [str0m](https://docs.rs/str0m)'s sans-IO WebRTC peers. One task owns every peer and
+//! the sockets (one UDP port for everyone, plus passive ICE-TCP); the control plane
+//! drives it through an [`SfuHandle`] and listens to its [`SfuEvent`]s.
+//!
+//! Each participant has two peer connections: a publisher connection (the browser
+//! offers and sends its tracks) and a subscriber connection (the SFU offers and
+//! forwards everyone else's tracks). Media is forwarded per frame, never decoded.
+//!
+//! ```no_run
+//! use seduta_sfu::{ParticipantId, RoomId, Sfu, SfuConfig};
+//!
+//! # async fn run() -> Result<(), seduta_sfu::SfuError> {
+//! let (sfu, mut events) = Sfu::start(SfuConfig {
+//!     udp_bind: "127.0.0.1:0".parse().expect("address"),
+//!     tcp_bind: None,
+//!     advertised_ips: vec![],
+//!     enable_h264: false,
+//! })
+//! .await?;
+//! let room = RoomId("giunta-2026-03-12".into());
+//! sfu.join(room.clone(), ParticipantId("sindaco".into()), true).await?;
+//! // The first event is the subscriber offer to relay to the browser.
+//! let offer = events.recv().await;
+//! # Ok(())
+//! # }
+//! ```
+
+mod api;
+mod core;
+mod engine;
+mod error;
+mod handle;
+mod keyframe;
+mod participant;
+mod peer;
+mod quality;
+mod room;
+mod simulcast;
+mod speaker;
+mod tcp;
+mod vp8;
+
+pub use api::*;
+pub use error::SfuError;
+pub use handle::{Sfu, SfuHandle};

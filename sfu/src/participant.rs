@@ -1,0 +1,203 @@
+//! A participant's media state: its two peers, the tracks it publishes and the
+//! tracks it receives.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use str0m::change::SdpPendingOffer;
+use str0m::media::{MediaKind, Mid, Rid};
+
+use crate::api::{Layer, ParticipantId, SubscriptionPrefs, TrackId, TrackKind, TrackSource};
+use crate::keyframe::KeyframeThrottle;
+use crate::peer::Peer;
+use crate::simulcast::LayerSelector;
+
+/// A layer not seen for this long is taken as no longer sent.
+const LAYER_GONE: Duration = Duration::from_secs(2);
+
+/// Bytes received over a sliding window of about one second.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RateMeter {
+    window_start: Option<Instant>,
+    bytes: u64,
+    bps: u64,
+    last_seen: Option<Instant>,
+}
+
+impl RateMeter {
+    /// Counts `len` bytes received at `now`.
+    pub fn add(&mut self, len: usize, now: Instant) {
+        let start = *self.window_start.get_or_insert(now);
+        self.bytes += len as u64;
+        self.last_seen = Some(now);
+        let elapsed = now.saturating_duration_since(start);
+        if elapsed >= Duration::from_secs(1) {
+            self.bps = self.bytes * 8 * 1000 / elapsed.as_millis().max(1) as u64;
+            self.bytes = 0;
+            self.window_start = Some(now);
+        }
+    }
+
+    /// The last measured bitrate.
+    pub fn bps(&self) -> u64 {
+        self.bps
+    }
+
+    /// Whether data arrived recently.
+    pub fn active(&self, now: Instant) -> bool {
+        self.last_seen
+            .is_some_and(|t| now.saturating_duration_since(t) < LAYER_GONE)
+    }
+}
+
+/// A track this participant publishes.
+#[derive(Debug)]
+pub struct Published {
+    /// Its id.
+    pub id: TrackId,
+    /// Its mid on the publisher connection.
+    pub mid: Mid,
+    /// Audio or video.
+    pub kind: TrackKind,
+    /// What it shows.
+    pub source: TrackSource,
+    /// Negotiated codec, known from the first frame.
+    pub codec: Option<String>,
+    /// Whether the publisher sends simulcast layers.
+    pub simulcast: bool,
+    /// Incoming rate per layer.
+    pub meters: [RateMeter; 3],
+    /// Picture height per layer, from keyframes.
+    pub heights: [u32; 3],
+    /// Whether other participants have been told.
+    pub announced: bool,
+    /// Keyframe request throttle.
+    pub throttle: KeyframeThrottle,
+}
+
+impl Published {
+    /// Layers sent recently.
+    pub fn available(&self, now: Instant) -> [bool; 3] {
+        [0, 1, 2].map(|i| self.meters[i].active(now))
+    }
+
+    /// Layer heights, filling unknown ones from the known full height.
+    pub fn heights(&self) -> [u32; 3] {
+        let full = self.heights[2]
+            .max(self.heights[1] * 2)
+            .max(self.heights[0] * 4);
+        let full = if full == 0 { 720 } else { full };
+        [
+            nonzero_or(self.heights[0], full / 4),
+            nonzero_or(self.heights[1], full / 2),
+            nonzero_or(self.heights[2], full),
+        ]
+    }
+}
+
+fn nonzero_or(v: u32, default: u32) -> u32 {
+    if v == 0 { default } else { v }
+}
+
+/// Negotiation state of one forwarded track on the subscriber connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutState {
+    /// Waiting for the next offer.
+    ToOpen,
+    /// In the outstanding offer.
+    Negotiating(Mid),
+    /// Negotiated; media flows.
+    Open(Mid),
+    /// To be stopped in the next offer.
+    ToStop(Mid),
+    /// Stopped in the outstanding offer.
+    NegotiatingStop(Mid),
+}
+
+/// A track forwarded to this participant.
+#[derive(Debug)]
+pub struct TrackOut {
+    /// The track.
+    pub track: TrackId,
+    /// Its publisher.
+    pub publisher: ParticipantId,
+    /// Audio or video.
+    pub kind: TrackKind,
+    /// What it shows.
+    pub source: TrackSource,
+    /// Negotiation state.
+    pub state: OutState,
+    /// What the subscriber asked for.
+    pub prefs: SubscriptionPrefs,
+    /// Layer choice with hysteresis.
+    pub selector: LayerSelector,
+    /// The layer being forwarded.
+    pub current: Option<Layer>,
+    /// The layer to switch to at its next keyframe.
+    pub target: Option<Layer>,
+}
+
+/// A participant in a room.
+pub struct Participant {
+    /// Its id.
+    pub id: ParticipantId,
+    /// `false` in the lobby: nothing is forwarded to it.
+    pub can_subscribe: bool,
+    /// Created by the first `publish`.
+    pub publisher: Option<Peer>,
+    /// Created at join.
+    pub subscriber: Peer,
+    /// Sources announced with `publish`, by publisher mid.
+    pub sources: HashMap<Mid, TrackSource>,
+    /// Its tracks.
+    pub published: Vec<Published>,
+    /// Tracks forwarded to it.
+    pub outs: Vec<TrackOut>,
+    /// The outstanding subscriber offer.
+    pub pending: Option<SdpPendingOffer>,
+    /// Whether the data channel was added to the subscriber connection.
+    pub channel_added: bool,
+    /// The subscriber connection's bandwidth estimate.
+    pub estimate_bps: Option<u64>,
+    /// Bytes received on the subscriber connection at the last stats sample.
+    pub last_rx_bytes: u64,
+    /// Last reported quality.
+    pub quality: Option<crate::api::Quality>,
+}
+
+/// Maps a rid to our layer; no rid is a single-layer track.
+pub fn layer_of(rid: Option<Rid>) -> Layer {
+    match rid.as_ref().map(|r| r.to_string()) {
+        Some(r) if r == "q" => Layer::Low,
+        Some(r) if r == "h" => Layer::Medium,
+        _ => Layer::High,
+    }
+}
+
+/// The rid that carries `layer` of a track.
+pub fn rid_of(layer: Layer, simulcast: bool) -> Option<Rid> {
+    if !simulcast {
+        return None;
+    }
+    Some(Rid::from(match layer {
+        Layer::Low => "q",
+        Layer::Medium => "h",
+        Layer::High => "f",
+    }))
+}
+
+/// Converts str0m's media kind.
+pub fn kind_of(kind: MediaKind) -> TrackKind {
+    match kind {
+        MediaKind::Audio => TrackKind::Audio,
+        MediaKind::Video => TrackKind::Video,
+    }
+}
+
+/// Converts back to str0m's media kind.
+pub fn media_kind(kind: TrackKind) -> MediaKind {
+    match kind {
+        TrackKind::Audio => MediaKind::Audio,
+        TrackKind::Video => MediaKind::Video,
+    }
+}

@@ -1,0 +1,156 @@
+//! One str0m peer, fenced: every call into it runs under `catch_unwind`, so a panic
+//! or an error closes this peer only.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::{Duration, Instant};
+
+use str0m::net::Protocol;
+use str0m::{Event, IceConnectionState, Input, Output, Rtc};
+use tracing::{debug, warn};
+
+use crate::api::PeerRole;
+
+/// A packet to send.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// UDP or TCP.
+    pub proto: Protocol,
+    /// Where to.
+    pub destination: std::net::SocketAddr,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// How long ICE may stay disconnected before the peer is given up.
+pub const DISCONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A peer connection and its health.
+pub struct Peer {
+    rtc: Rtc,
+    /// Which of the participant's two connections this is.
+    pub role: PeerRole,
+    /// Why it closed, once closed.
+    closed: Option<String>,
+    /// When str0m next wants a timeout input.
+    pub next_timeout: Instant,
+    /// Since when ICE has been disconnected.
+    disconnected_since: Option<Instant>,
+    /// `true` once ICE and DTLS are up.
+    pub connected: bool,
+}
+
+impl Peer {
+    /// Wraps a freshly built `Rtc`.
+    pub fn new(rtc: Rtc, role: PeerRole, now: Instant) -> Self {
+        Self {
+            rtc,
+            role,
+            closed: None,
+            next_timeout: now,
+            disconnected_since: None,
+            connected: false,
+        }
+    }
+
+    /// `Some(reason)` once the peer is closed.
+    pub fn closed(&self) -> Option<&str> {
+        self.closed.as_deref()
+    }
+
+    /// Closes the peer with a reason (kept for the control plane).
+    pub fn close(&mut self, reason: impl Into<String>) {
+        if self.closed.is_none() {
+            let reason = reason.into();
+            debug!(role = ?self.role, %reason, "closing peer");
+            self.closed = Some(reason);
+            let rtc = &mut self.rtc;
+            let _ = catch_unwind(AssertUnwindSafe(|| rtc.disconnect()));
+        }
+    }
+
+    /// Runs `f` on the `Rtc`; a panic closes the peer and yields `None`.
+    pub fn with<R>(&mut self, f: impl FnOnce(&mut Rtc) -> R) -> Option<R> {
+        if self.closed.is_some() {
+            return None;
+        }
+        let rtc = &mut self.rtc;
+        match catch_unwind(AssertUnwindSafe(|| f(rtc))) {
+            Ok(r) => Some(r),
+            Err(_) => {
+                warn!(role = ?self.role, "peer panicked; closing it");
+                self.close("internal fault in the peer");
+                None
+            }
+        }
+    }
+
+    /// Whether this peer owns `input` (by ICE credentials or address).
+    pub fn accepts(&mut self, input: &Input) -> bool {
+        self.with(|rtc| rtc.accepts(input)).unwrap_or(false)
+    }
+
+    /// Feeds one input; an error closes the peer.
+    pub fn handle_input(&mut self, input: Input) {
+        if let Some(Err(e)) = self.with(|rtc| rtc.handle_input(input)) {
+            self.close(format!("input refused: {e}"));
+        }
+    }
+
+    /// Polls until the next event, queueing packets to send. `None` when idle
+    /// (the next timeout is recorded) or closed.
+    pub fn poll_event(&mut self, out: &mut Vec<Outgoing>, now: Instant) -> Option<Event> {
+        loop {
+            let output = match self.with(|rtc| rtc.poll_output()) {
+                Some(Ok(output)) => output,
+                Some(Err(e)) => {
+                    self.close(format!("output failed: {e}"));
+                    return None;
+                }
+                None => return None,
+            };
+            match output {
+                Output::Transmit(t) => out.push(Outgoing {
+                    proto: t.proto,
+                    destination: t.destination,
+                    bytes: t.contents.to_vec(),
+                }),
+                Output::Timeout(t) => {
+                    self.next_timeout = t;
+                    return None;
+                }
+                Output::Event(event) => {
+                    self.track_health(&event, now);
+                    return Some(event);
+                }
+            }
+        }
+    }
+
+    fn track_health(&mut self, event: &Event, now: Instant) {
+        match event {
+            Event::Connected => self.connected = true,
+            Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
+                self.disconnected_since.get_or_insert(now);
+            }
+            Event::IceConnectionStateChange(_) => self.disconnected_since = None,
+            Event::Closed => self.close("closed by the remote side"),
+            _ => {}
+        }
+    }
+
+    /// Gives up a peer that stayed disconnected too long or that str0m considers dead.
+    pub fn check_alive(&mut self, now: Instant) {
+        if self.closed.is_some() {
+            return;
+        }
+        if let Some(since) = self.disconnected_since
+            && now.saturating_duration_since(since) >= DISCONNECT_TIMEOUT
+        {
+            self.close("connection lost");
+            return;
+        }
+        if self.with(|rtc| rtc.is_alive()) == Some(false) {
+            self.close("connection ended");
+        }
+    }
+}
