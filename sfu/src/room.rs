@@ -237,11 +237,12 @@ impl Room {
         now: Instant,
         events: &mut Vec<SfuEvent>,
     ) {
+        tracing::trace!(?event, "publisher event");
         match event {
             Event::Connected => {
                 self.peer_state(i, PeerRole::Publisher, PeerState::Connected, None, events)
             }
-            Event::MediaAdded(added) if added.direction == Direction::RecvOnly => {
+            Event::MediaAdded(added) if added.direction.is_receiving() => {
                 let p = &mut self.participants[i];
                 if p.published.iter().any(|t| t.mid == added.mid) {
                     return;

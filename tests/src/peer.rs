@@ -1,0 +1,422 @@
+//! An independent WebRTC participant on webrtc-rs, speaking Seduta's signaling
+//! protocol over a WebSocket: it joins, publishes synthetic Opus and VP8 on its
+//! publisher connection, answers subscriber offers, and counts what it receives
+//! per publishing participant.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow, bail};
+use futures_util::{SinkExt, StreamExt};
+use rtc::ice::mdns::MulticastDnsMode;
+use rtc::interceptor::Registry;
+use rtc::media::Sample;
+use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::configuration::RTCConfigurationBuilder;
+use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
+use rtc::peer_connection::configuration::media_engine::{
+    MIME_TYPE_OPUS, MIME_TYPE_VP8, MediaEngine,
+};
+use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
+use rtc::peer_connection::sdp::RTCSessionDescription;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+};
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+use webrtc::media_stream::Track;
+use webrtc::media_stream::track_local::TrackLocal;
+use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
+use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
+use webrtc::peer_connection::{
+    PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCPeerConnectionState,
+};
+use webrtc::rtp_transceiver::RtpSender;
+
+use crate::media::SyntheticMedia;
+
+/// Packets received from one publishing participant.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Received {
+    /// RTP packets of audio tracks.
+    pub audio_packets: u64,
+    /// RTP packets of video tracks.
+    pub video_packets: u64,
+}
+
+type Counts = Arc<Mutex<HashMap<String, Received>>>;
+type Pc = Arc<dyn PeerConnection>;
+
+/// A joined webrtc-rs participant.
+pub struct WebrtcPeer {
+    received: Counts,
+    outbound: mpsc::UnboundedSender<String>,
+    publisher: Pc,
+    subscriber: Arc<tokio::sync::Mutex<Option<Pc>>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+struct Handler {
+    connected: mpsc::UnboundedSender<()>,
+    received: Option<Counts>,
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for Handler {
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        if state == RTCPeerConnectionState::Connected {
+            let _ = self.connected.send(());
+        }
+    }
+
+    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        let Some(counts) = self.received.clone() else {
+            return;
+        };
+        // The SFU names each forwarded stream after its publisher.
+        let publisher = track.stream_id().await;
+        let kind = track.kind().await;
+        tokio::spawn(async move {
+            while let Some(event) = track.poll().await {
+                if let TrackRemoteEvent::OnRtpPacket(_) = event {
+                    let mut counts = counts.lock().unwrap_or_else(|e| e.into_inner());
+                    let entry = counts.entry(publisher.clone()).or_default();
+                    match kind {
+                        RtpCodecKind::Audio => entry.audio_packets += 1,
+                        _ => entry.video_packets += 1,
+                    }
+                }
+            }
+        });
+    }
+}
+
+async fn new_pc(handler: Handler) -> anyhow::Result<Pc> {
+    let mut media_engine = MediaEngine::default();
+    media_engine.register_default_codecs()?;
+    let registry = register_default_interceptors(Registry::new(), &mut media_engine)?;
+    // Inside a network namespace mDNS has no device (ENODEV); only loopback exists.
+    let settings = SettingEngineBuilder::new()
+        .with_multicast_dns_mode(MulticastDnsMode::Disabled)
+        .with_include_loopback_candidate(true)
+        .build();
+    let pc = PeerConnectionBuilder::new()
+        .with_configuration(RTCConfigurationBuilder::new().build())
+        .with_media_engine(media_engine)
+        .with_setting_engine(settings)
+        .with_interceptor_registry(registry)
+        .with_handler(Arc::new(handler))
+        .with_udp_addrs(vec!["127.0.0.1:0".to_owned()])
+        .build()
+        .await?;
+    Ok(Arc::new(pc))
+}
+
+fn local_track(
+    kind: RtpCodecKind,
+    mime: &str,
+    clock_rate: u32,
+    channels: u16,
+) -> anyhow::Result<Arc<TrackLocalStaticSample>> {
+    let codec = RTCRtpCodec {
+        mime_type: mime.to_owned(),
+        clock_rate,
+        channels,
+        sdp_fmtp_line: String::new(),
+        rtcp_feedback: vec![],
+    };
+    Ok(Arc::new(TrackLocalStaticSample::new(
+        Instant::now(),
+        MediaStreamTrack::new(
+            format!("webrtc-rs-{kind}"),
+            format!("webrtc-rs-{kind}-track"),
+            format!("webrtc-rs {kind}"),
+            kind,
+            vec![RTCRtpEncodingParameters {
+                rtp_coding_parameters: RTCRtpCodingParameters {
+                    ssrc: Some(rand_ssrc()),
+                    ..Default::default()
+                },
+                codec,
+                ..Default::default()
+            }],
+        ),
+    )?))
+}
+
+fn rand_ssrc() -> u32 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(Instant::now()) as u32
+}
+
+/// `(mid, kind)` of every m-section of an SDP, in order.
+pub fn sdp_mids(sdp: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut kind = None;
+    for line in sdp.lines() {
+        if let Some(rest) = line.strip_prefix("m=") {
+            kind = rest.split_whitespace().next().map(str::to_owned);
+        } else if let (Some(mid), Some(k)) = (line.strip_prefix("a=mid:"), kind.as_ref()) {
+            out.push((mid.trim().to_owned(), k.clone()));
+        }
+    }
+    out
+}
+
+impl WebrtcPeer {
+    /// Joins `ws_url` (`ws://host/ws/<session>`) with `token`, publishes `media` in a loop.
+    pub async fn join(ws_url: &str, token: &str, media: SyntheticMedia) -> anyhow::Result<Self> {
+        let (ws, _) = tokio_tungstenite::connect_async(ws_url)
+            .await
+            .context("connecting the signaling WebSocket")?;
+        let (mut sink, mut stream) = ws.split();
+        sink.send(Message::text(
+            json!({"type": "join", "token": token}).to_string(),
+        ))
+        .await?;
+        let joined = loop {
+            let frame = tokio::time::timeout(Duration::from_secs(10), stream.next())
+                .await
+                .context("waiting for joined")?
+                .ok_or_else(|| anyhow!("socket closed before joined"))??;
+            let Message::Text(text) = frame else { continue };
+            let msg: Value = serde_json::from_str(&text)?;
+            match msg["type"].as_str() {
+                Some("joined") => break msg,
+                Some("error") => bail!("join refused: {}", msg["code"]),
+                _ => {}
+            }
+        };
+        let _ = joined;
+
+        let (outbound, mut out_rx) = mpsc::unbounded_channel::<String>();
+        let mut tasks = vec![tokio::spawn(async move {
+            while let Some(text) = out_rx.recv().await {
+                if sink.send(Message::text(text)).await.is_err() {
+                    break;
+                }
+            }
+        })];
+
+        let received: Counts = Arc::default();
+        let subscriber: Arc<tokio::sync::Mutex<Option<Pc>>> = Arc::default();
+        let answer_slot: Arc<Mutex<Option<oneshot::Sender<String>>>> = Arc::default();
+        {
+            let outbound = outbound.clone();
+            let received = received.clone();
+            let subscriber = subscriber.clone();
+            let answer_slot = answer_slot.clone();
+            tasks.push(tokio::spawn(async move {
+                while let Some(Ok(frame)) = stream.next().await {
+                    let Message::Text(text) = frame else { continue };
+                    let Ok(msg) = serde_json::from_str::<Value>(&text) else {
+                        continue;
+                    };
+                    match msg["type"].as_str() {
+                        Some("subscriber_offer") => {
+                            let sdp = msg["sdp"].as_str().unwrap_or_default().to_owned();
+                            if let Err(e) =
+                                answer_offer(&subscriber, &received, &outbound, sdp).await
+                            {
+                                eprintln!("testpeer: subscriber offer failed: {e:#}");
+                            }
+                        }
+                        Some("publish_answer") => {
+                            let sdp = msg["sdp"].as_str().unwrap_or_default().to_owned();
+                            let slot = answer_slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+                            if let Some(tx) = slot {
+                                let _ = tx.send(sdp);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }));
+        }
+
+        let (connected_tx, mut connected_rx) = mpsc::unbounded_channel();
+        let publisher = new_pc(Handler {
+            connected: connected_tx,
+            received: None,
+        })
+        .await?;
+        let video = local_track(RtpCodecKind::Video, MIME_TYPE_VP8, 90_000, 0)?;
+        let audio = local_track(RtpCodecKind::Audio, MIME_TYPE_OPUS, 48_000, 2)?;
+        let video_sender = publisher
+            .add_track(video.clone() as Arc<dyn TrackLocal>)
+            .await?;
+        let audio_sender = publisher
+            .add_track(audio.clone() as Arc<dyn TrackLocal>)
+            .await?;
+        let offer = publisher.create_offer(None).await?;
+        publisher.set_local_description(offer).await?;
+        let sdp = publisher
+            .local_description()
+            .await
+            .ok_or_else(|| anyhow!("no local description"))?
+            .sdp;
+        let tracks: Vec<Value> = sdp_mids(&sdp)
+            .into_iter()
+            .filter(|(_, kind)| kind == "audio" || kind == "video")
+            .map(|(mid, kind)| {
+                let source = if kind == "audio" {
+                    "microphone"
+                } else {
+                    "camera"
+                };
+                json!({"mid": mid, "kind": kind, "source": source})
+            })
+            .collect();
+        let (answer_tx, answer_rx) = oneshot::channel();
+        *answer_slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(answer_tx);
+        outbound.send(json!({"type": "publish", "sdp": sdp, "tracks": tracks}).to_string())?;
+        let answer = tokio::time::timeout(Duration::from_secs(10), answer_rx)
+            .await
+            .context("waiting for publish_answer")??;
+        publisher
+            .set_remote_description(RTCSessionDescription::answer(answer)?)
+            .await?;
+        tokio::time::timeout(Duration::from_secs(15), connected_rx.recv())
+            .await
+            .context("waiting for the publisher connection")?;
+
+        tasks.push(tokio::spawn(stream_video(
+            video,
+            video_sender,
+            media.clone(),
+        )));
+        tasks.push(tokio::spawn(stream_audio(audio, audio_sender, media)));
+        Ok(Self {
+            received,
+            outbound,
+            publisher,
+            subscriber,
+            tasks,
+        })
+    }
+
+    /// Packets received so far, per publishing participant.
+    pub fn received(&self) -> HashMap<String, Received> {
+        self.received
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Sends a raw text frame on the signaling socket (for abuse tests).
+    pub fn send_raw(&self, text: String) {
+        let _ = self.outbound.send(text);
+    }
+
+    /// Leaves and closes both connections.
+    pub async fn close(self) {
+        let _ = self.outbound.send(json!({"type": "leave"}).to_string());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let _ = self.publisher.close().await;
+        if let Some(pc) = self.subscriber.lock().await.take() {
+            let _ = pc.close().await;
+        }
+        for task in self.tasks {
+            task.abort();
+        }
+    }
+}
+
+async fn answer_offer(
+    subscriber: &tokio::sync::Mutex<Option<Pc>>,
+    received: &Counts,
+    outbound: &mpsc::UnboundedSender<String>,
+    sdp: String,
+) -> anyhow::Result<()> {
+    let mut slot = subscriber.lock().await;
+    if slot.is_none() {
+        let (connected, _) = mpsc::unbounded_channel();
+        *slot = Some(
+            new_pc(Handler {
+                connected,
+                received: Some(received.clone()),
+            })
+            .await?,
+        );
+    }
+    let pc = slot.as_ref().ok_or_else(|| anyhow!("no subscriber"))?;
+    pc.set_remote_description(RTCSessionDescription::offer(sdp)?)
+        .await?;
+    let answer = pc.create_answer(None).await?;
+    pc.set_local_description(answer).await?;
+    let sdp = pc
+        .local_description()
+        .await
+        .ok_or_else(|| anyhow!("no local answer"))?
+        .sdp;
+    outbound.send(json!({"type": "subscriber_answer", "sdp": sdp}).to_string())?;
+    Ok(())
+}
+
+async fn payload_type(sender: &Arc<dyn RtpSender>) -> Option<u8> {
+    let params = sender.get_parameters().await.ok()?;
+    params.rtp_parameters.codecs.first().map(|c| c.payload_type)
+}
+
+async fn stream_video(
+    track: Arc<TrackLocalStaticSample>,
+    sender: Arc<dyn RtpSender>,
+    media: SyntheticMedia,
+) {
+    let (Some(pt), Some(ssrc)) = (
+        payload_type(&sender).await,
+        track.ssrcs().await.first().copied(),
+    ) else {
+        return;
+    };
+    let mut tick = tokio::time::interval(media.frame_duration);
+    for frame in media.video.iter().cycle() {
+        tick.tick().await;
+        let sample = Sample {
+            data: frame.clone(),
+            duration: media.frame_duration,
+            ..Sample::new(Instant::now())
+        };
+        if track
+            .sample_writer(ssrc, pt)
+            .write_sample(&sample)
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+async fn stream_audio(
+    track: Arc<TrackLocalStaticSample>,
+    sender: Arc<dyn RtpSender>,
+    media: SyntheticMedia,
+) {
+    let (Some(pt), Some(ssrc)) = (
+        payload_type(&sender).await,
+        track.ssrcs().await.first().copied(),
+    ) else {
+        return;
+    };
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    for (page, duration) in media.audio.iter().cycle() {
+        tick.tick().await;
+        let sample = Sample {
+            data: page.clone(),
+            duration: *duration,
+            ..Sample::new(Instant::now())
+        };
+        if track
+            .sample_writer(ssrc, pt)
+            .write_sample(&sample)
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! Starting a real Seduta server in-process on loopback, with a known token secret.
+
+use std::time::Duration;
+
+use seduta::config::Config;
+use seduta::server::{self, Server};
+use seduta_signaling::auth::Role;
+
+/// The secret test servers sign tokens with.
+pub const SECRET: &str = "integration-test-secret-0123456789";
+
+/// A server on 127.0.0.1 with ephemeral ports and no demo.
+pub async fn start() -> anyhow::Result<Server> {
+    let data_dir = std::env::temp_dir().join(format!("seduta-it-{}", std::process::id()));
+    let config = Config {
+        http_bind: "127.0.0.1:0".parse()?,
+        udp_bind: "127.0.0.1:0".parse()?,
+        tcp_bind: Some("127.0.0.1:0".parse()?),
+        data_dir,
+        jwt_secret: Some(SECRET.to_owned()),
+        demo: false,
+        ..Config::default()
+    };
+    server::start(config).await
+}
+
+/// A join token for `sub` in `session`.
+pub fn token(server: &Server, session: &str, sub: &str, role: Role) -> anyhow::Result<String> {
+    let issuer = server
+        .issuer()
+        .ok_or_else(|| anyhow::anyhow!("server has no issuer"))?;
+    Ok(issuer.mint(sub, session, role, sub, Duration::from_secs(600))?)
+}
+
+/// The WebSocket URL of `session`.
+pub fn ws_url(server: &Server, session: &str) -> String {
+    format!("ws://{}/ws/{session}", server.http_addr)
+}
