@@ -8,8 +8,10 @@ use crate::api::ParticipantId;
 
 /// How often the speaker list may change.
 pub const INTERVAL: Duration = Duration::from_millis(250);
-/// A participant whose level stays below this (0..=100) is not speaking.
+/// Level (0..=100) at which a participant starts speaking.
 const SPEAKING_THRESHOLD: f32 = 20.0;
+/// Level below which a speaker stops speaking; the gap keeps the list from flapping.
+const SILENT_THRESHOLD: f32 = 10.0;
 /// Without packets for this long (DTX, mute) a level counts as silence.
 const STALE: Duration = Duration::from_millis(500);
 /// Weight of a new sample in the moving average.
@@ -69,7 +71,14 @@ impl SpeakerDetector {
             .levels
             .iter()
             .filter(|(_, l)| now.saturating_duration_since(l.last) < STALE)
-            .filter(|(_, l)| l.value >= SPEAKING_THRESHOLD)
+            .filter(|(p, l)| {
+                let threshold = if self.announced.contains(p) {
+                    SILENT_THRESHOLD
+                } else {
+                    SPEAKING_THRESHOLD
+                };
+                l.value >= threshold
+            })
             .map(|(p, l)| (p.clone(), l.value))
             .collect();
         speaking.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
