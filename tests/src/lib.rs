@@ -17,3 +17,4 @@
 pub mod media;
 pub mod peer;
 pub mod server;
+pub mod ws;

@@ -11,8 +11,13 @@ pub const SECRET: &str = "integration-test-secret-0123456789";
 
 /// A server on 127.0.0.1 with ephemeral ports and no demo.
 pub async fn start() -> anyhow::Result<Server> {
+    start_with(|_| {}).await
+}
+
+/// Like [`start`], with the configuration adjusted by `adjust`.
+pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> anyhow::Result<Server> {
     let data_dir = std::env::temp_dir().join(format!("seduta-it-{}", std::process::id()));
-    let config = Config {
+    let mut config = Config {
         http_bind: "127.0.0.1:0".parse()?,
         udp_bind: "127.0.0.1:0".parse()?,
         tcp_bind: Some("127.0.0.1:0".parse()?),
@@ -21,6 +26,7 @@ pub async fn start() -> anyhow::Result<Server> {
         demo: false,
         ..Config::default()
     };
+    adjust(&mut config);
     server::start(config).await
 }
 
