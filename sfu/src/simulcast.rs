@@ -66,17 +66,15 @@ impl LayerSelector {
 /// The best layer that fits both budget and size, or the lowest available.
 fn ideal_layer(inputs: &LayerInputs) -> Option<Layer> {
     let lowest = LAYERS.into_iter().find(|l| inputs.available[index(*l)])?;
-    let best = LAYERS
-        .into_iter()
-        .filter(|l| inputs.available[index(*l)] && *l <= inputs.size_cap)
-        .filter(|l| {
-            let bps = match inputs.layer_bps[index(*l)] {
-                0 => DEFAULT_BPS[index(*l)],
-                bps => bps,
-            };
-            inputs.budget_bps as f64 >= bps as f64 * HEADROOM
-        })
-        .next_back();
+    let best = LAYERS.into_iter().rfind(|l| {
+        let bps = match inputs.layer_bps[index(*l)] {
+            0 => DEFAULT_BPS[index(*l)],
+            bps => bps,
+        };
+        inputs.available[index(*l)]
+            && *l <= inputs.size_cap
+            && inputs.budget_bps as f64 >= bps as f64 * HEADROOM
+    });
     Some(best.unwrap_or(lowest))
 }
 
