@@ -90,14 +90,14 @@ export async function startServer(extraArgs = []) {
 }
 
 // One browser per participant, each with its own profile.
-export async function openBrowser() {
+export async function openBrowser(viewport = { width: 1280, height: 800 }) {
   const dir = mkdtempSync(join(tmpdir(), "seduta-chromium-"));
   const context = await chromium.launchPersistentContext(dir, {
     executablePath: CHROMIUM,
     headless: true,
     args: CHROMIUM_ARGS,
     permissions: ["camera", "microphone"],
-    viewport: { width: 1280, height: 800 },
+    viewport,
   });
   const page = context.pages()[0] || (await context.newPage());
   const errors = [];
