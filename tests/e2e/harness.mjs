@@ -5,7 +5,7 @@ import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, existsSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { randomBytes } from "node:crypto";
+import { randomBytes, createHmac } from "node:crypto";
 import { chromium } from "playwright-core";
 
 const ROOT = resolve(import.meta.dirname, "..", "..");
@@ -78,6 +78,12 @@ export async function startServer(extraArgs = []) {
         "--session", session, "--role", role, "--sub", sub, "--name", name, "--ttl", String(ttl),
       ]).toString().trim();
     },
+    // A token with arbitrary claims, signed here (not by the server) with the secret.
+    signedToken(claims) {
+      const b64 = (v) => Buffer.from(JSON.stringify(v)).toString("base64url");
+      const body = `${b64({ alg: "HS256", typ: "JWT" })}.${b64({ aud: "seduta", ...claims })}`;
+      return `${body}.${createHmac("sha256", secret).update(body).digest("base64url")}`;
+    },
     link(opts) {
       return `${info.http_url}/#token=${this.token(opts)}`;
     },
@@ -115,6 +121,7 @@ export async function openBrowser(viewport = { width: 1280, height: 800 }) {
 // Opens an invitation link and enters the session through the UI.
 export async function joinViaUi(browser, link) {
   const { page } = browser;
+  await page.goto("about:blank");
   await page.goto(link);
   await page.locator("#join-button").waitFor({ state: "visible", timeout: 15_000 });
   await until(() => page.evaluate(() => document.querySelector("#camera-select").options.length > 0), 10_000, "devices listed");

@@ -328,4 +328,12 @@ function updateControls() {
   set("screen-button", !!app.screenTrack, t(app.screenTrack ? "call.screen.stop" : "call.screen.start"));
 }
 
+// A new invitation link opened in this tab changes only the fragment: start over.
+window.addEventListener("hashchange", () => {
+  if (new URLSearchParams(location.hash.slice(1)).has("token")) {
+    teardown();
+    location.reload();
+  }
+});
+
 start();
