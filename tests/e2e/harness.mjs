@@ -96,12 +96,12 @@ export async function startServer(extraArgs = []) {
 }
 
 // One browser per participant, each with its own profile.
-export async function openBrowser(viewport = { width: 1280, height: 800 }) {
+export async function openBrowser(viewport = { width: 1280, height: 800 }, extraArgs = []) {
   const dir = mkdtempSync(join(tmpdir(), "seduta-chromium-"));
   const context = await chromium.launchPersistentContext(dir, {
     executablePath: CHROMIUM,
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...extraArgs],
     permissions: ["camera", "microphone"],
     viewport,
   });
