@@ -137,3 +137,30 @@ fn write_private(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
     file.write_all(bytes)
         .with_context(|| format!("writing {}", path.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_example_parses() {
+        let config: Config = toml::from_str(include_str!("../docs/seduta.example.toml"))
+            .expect("docs/seduta.example.toml must stay valid");
+        assert_eq!(config.udp_bind.port(), 50000);
+        assert!(!config.demo);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        assert!(toml::from_str::<Config>("http_bnid = \"127.0.0.1:1\"").is_err());
+    }
+
+    #[test]
+    fn short_secrets_are_refused() {
+        let config = Config {
+            jwt_secret: Some("short".into()),
+            ..Config::default()
+        };
+        assert!(config.hs256_secret().is_err());
+    }
+}
