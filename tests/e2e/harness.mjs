@@ -51,11 +51,12 @@ export async function startServer(extraArgs = []) {
   const dir = mkdtempSync(join(tmpdir(), "seduta-e2e-"));
   const secret = randomBytes(24).toString("hex");
   const ready = join(dir, "ready.json");
+  const override = (flag) => extraArgs.includes(flag);
   const args = [
     "serve",
-    "--http-bind", "127.0.0.1:0",
-    "--udp-bind", "127.0.0.1:0",
-    "--tcp-bind", "127.0.0.1:0",
+    ...(override("--http-bind") ? [] : ["--http-bind", "127.0.0.1:0"]),
+    ...(override("--udp-bind") ? [] : ["--udp-bind", "127.0.0.1:0"]),
+    ...(override("--tcp-bind") ? [] : ["--tcp-bind", "127.0.0.1:0"]),
     "--data-dir", dir,
     "--jwt-secret", secret,
     "--ready-file", ready,
@@ -130,8 +131,8 @@ export async function joinViaUi(browser, link) {
 }
 
 // Per remote participant: decoded video frames and received audio packets.
-export async function remoteMedia(page) {
-  return page.evaluate(async () => {
+// Runs in the page (Playwright or Puppeteer).
+export const remoteMediaInPage = async () => {
     const pc = window.seduta.subscriberPc;
     if (!pc) return {};
     const tracks = window.seduta.tracks();
@@ -150,5 +151,8 @@ export async function remoteMedia(page) {
       if (s.kind === "video" && info.source === "screen") entry.screenFrames = (entry.screenFrames || 0) + (s.framesDecoded || 0);
     });
     return byParticipant;
-  });
+};
+
+export async function remoteMedia(page) {
+  return page.evaluate(remoteMediaInPage);
 }

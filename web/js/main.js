@@ -202,6 +202,7 @@ function onMessage(msg) {
       app.grid.setQuality(msg.participant_id, msg.quality);
       break;
     case "error":
+      console.warn("seduta: server refused:", msg.code);
       if (msg.code === "invalid_sdp" || msg.code === "negotiation_failed") app.publisher?.handleError(msg.code);
       if (msg.code === "media_lost") onLost(null);
       break;
@@ -213,6 +214,7 @@ function onMessage(msg) {
 // A peer connection that fails, or stays disconnected, means the path is gone.
 function watchPeer(state) {
   if (app.state !== "in") return;
+  if (state === "failed" || state === "disconnected") console.warn("seduta: peer connection", state);
   if (state === "failed") {
     onLost(null);
   } else if (state === "disconnected") {
@@ -226,6 +228,7 @@ function watchPeer(state) {
 
 async function onLost(fatal) {
   if (app.state !== "in") return;
+  console.warn("seduta: connection lost", fatal || "");
   if (fatal) {
     fail(fatal);
     return;
@@ -239,6 +242,7 @@ async function onLost(fatal) {
       await connect(true);
       return;
     } catch (e) {
+      console.warn("seduta: reconnection attempt failed:", e.code || e.message || e);
       closePeers();
       if (e.fatal) {
         fail(e.code);
