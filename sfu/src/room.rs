@@ -3,24 +3,18 @@
 
 use std::time::Instant;
 
-use str0m::bwe::{Bitrate, BweKind};
-use str0m::media::{Direction, KeyframeRequestKind, MediaData, Mid};
+use str0m::bwe::BweKind;
+use str0m::media::Mid;
 use str0m::{Event, Input};
 
 use crate::api::{
-    Layer, ParticipantId, PeerRole, PeerState, RoomId, SfuEvent, SubscribedTrack,
-    SubscriptionPrefs, TrackId, TrackInfo, TrackKind, TrackSource,
+    Layer, ParticipantId, PeerRole, PeerState, RoomId, SfuEvent, SubscriptionPrefs, TrackId,
+    TrackInfo, TrackKind, TrackSource,
 };
-use crate::participant::{
-    OutState, Participant, Published, RateMeter, TrackOut, kind_of, layer_of, media_kind, rid_of,
-};
+use crate::participant::{OutState, Participant, Published, RateMeter, TrackOut, kind_of};
 use crate::peer::{Outgoing, Peer};
-use crate::simulcast::{LayerInputs, index, size_cap};
+use crate::quality;
 use crate::speaker::SpeakerDetector;
-use crate::{quality, vp8};
-
-/// Bandwidth kept for each forwarded audio track, in bits per second.
-const AUDIO_RESERVE_BPS: u64 = 64_000;
 
 /// A room of participants.
 pub struct Room {
@@ -28,7 +22,7 @@ pub struct Room {
     pub id: RoomId,
     /// In join order.
     pub participants: Vec<Participant>,
-    speakers: SpeakerDetector,
+    pub(crate) speakers: SpeakerDetector,
 }
 
 impl Room {
@@ -315,7 +309,7 @@ impl Room {
         }
     }
 
-    fn peer_state(
+    pub(crate) fn peer_state(
         &self,
         i: usize,
         peer: PeerRole,
@@ -332,204 +326,8 @@ impl Room {
         });
     }
 
-    /// Forwards one frame of participant `i` to everyone subscribed.
-    fn forward(&mut self, i: usize, data: MediaData, now: Instant, events: &mut Vec<SfuEvent>) {
-        let layer = layer_of(data.rid);
-        let keyframe = data.is_keyframe();
-        let publisher_id = self.participants[i].id.clone();
-        let Some(t) = self.participants[i]
-            .published
-            .iter_mut()
-            .find(|t| t.mid == data.mid)
-        else {
-            return;
-        };
-        t.meters[index(layer)].add(data.data.len(), now);
-        if keyframe && let Some((_, h)) = vp8::keyframe_size(&data.data) {
-            t.heights[index(layer)] = u32::from(h);
-        }
-        if t.kind == TrackKind::Audio
-            && let Some(level) = data.ext_vals.audio_level
-        {
-            self.speakers.on_level(&publisher_id, level, now);
-        }
-        let Some(t) = self.participants[i]
-            .published
-            .iter_mut()
-            .find(|t| t.mid == data.mid)
-        else {
-            return;
-        };
-        if !t.announced {
-            t.announced = true;
-            t.codec = Some(codec_name(&data));
-            let info = track_info(t, &publisher_id);
-            for (j, p) in self.participants.iter_mut().enumerate() {
-                if j != i && p.can_subscribe {
-                    p.outs.push(new_out(&info));
-                }
-            }
-            events.push(SfuEvent::TrackPublished {
-                room: self.id.clone(),
-                track: info,
-            });
-            return;
-        }
-        let track_id = t.id.clone();
-        let simulcast = t.simulcast;
-        let mut wanted: Option<Layer> = None;
-        for (j, p) in self.participants.iter_mut().enumerate() {
-            if j == i || !p.can_subscribe {
-                continue;
-            }
-            let Some(out) = p.outs.iter_mut().find(|o| o.track == track_id) else {
-                continue;
-            };
-            let OutState::Open(mid) = out.state else {
-                continue;
-            };
-            if out.prefs.paused && out.kind == TrackKind::Video {
-                continue;
-            }
-            if simulcast || out.kind == TrackKind::Video {
-                let target = out.target.unwrap_or(layer);
-                if out.current != Some(layer) {
-                    if layer == target && (keyframe || !simulcast && out.current.is_none()) {
-                        out.current = Some(layer);
-                        events.push(SfuEvent::LayerChanged {
-                            room: self.id.clone(),
-                            participant: p.id.clone(),
-                            track: track_id.clone(),
-                            layer,
-                        });
-                    } else {
-                        if layer == target || out.current.is_none() {
-                            wanted = Some(target);
-                        }
-                        continue;
-                    }
-                }
-            }
-            write(&mut p.subscriber, mid, &data);
-        }
-        if let Some(layer) = wanted {
-            self.request_keyframe(&publisher_id, &track_id, layer, now);
-        }
-    }
-
-    /// Asks the publisher of `track` for a keyframe on `layer`, throttled.
-    fn request_keyframe(
-        &mut self,
-        publisher: &ParticipantId,
-        track: &TrackId,
-        layer: Layer,
-        now: Instant,
-    ) {
-        let Some(p) = self.participants.iter_mut().find(|p| &p.id == publisher) else {
-            return;
-        };
-        let Some(t) = p.published.iter_mut().find(|t| &t.id == track) else {
-            return;
-        };
-        if t.kind != TrackKind::Video {
-            return;
-        }
-        let rid = rid_of(layer, t.simulcast);
-        if !t.throttle.allow(rid, now) {
-            return;
-        }
-        let mid = t.mid;
-        if let Some(peer) = p.publisher.as_mut() {
-            peer.with(|rtc| {
-                if let Some(mut writer) = rtc.writer(mid) {
-                    let _ = writer.request_keyframe(rid, KeyframeRequestKind::Pli);
-                }
-            });
-        }
-    }
-
-    /// Re-evaluates each subscriber's layers from its bandwidth and tile sizes.
-    fn select_layers(&mut self, now: Instant) {
-        let mut requests = Vec::new();
-        for j in 0..self.participants.len() {
-            let (estimate, video_outs, audio_outs) = {
-                let p = &self.participants[j];
-                let open = |k: TrackKind| {
-                    p.outs
-                        .iter()
-                        .filter(|o| {
-                            o.kind == k && matches!(o.state, OutState::Open(_)) && !o.prefs.paused
-                        })
-                        .count() as u64
-                };
-                (
-                    p.estimate_bps,
-                    open(TrackKind::Video),
-                    open(TrackKind::Audio),
-                )
-            };
-            if video_outs == 0 {
-                continue;
-            }
-            let budget = estimate
-                .map(|e| e.saturating_sub(audio_outs * AUDIO_RESERVE_BPS) / video_outs)
-                .unwrap_or(u64::MAX);
-            let mut desired = 0;
-            let mut minimum = 0;
-            for k in 0..self.participants[j].outs.len() {
-                let (track, publisher, prefs) = {
-                    let o = &self.participants[j].outs[k];
-                    if o.kind != TrackKind::Video || !matches!(o.state, OutState::Open(_)) {
-                        continue;
-                    }
-                    (o.track.clone(), o.publisher.clone(), o.prefs)
-                };
-                let Some(t) = self
-                    .participants
-                    .iter()
-                    .find(|p| p.id == publisher)
-                    .and_then(|p| p.published.iter().find(|t| t.id == track))
-                else {
-                    continue;
-                };
-                let layer_bps = [0, 1, 2].map(|n| t.meters[n].bps());
-                let mut available = t.available(now);
-                if !t.simulcast {
-                    available = [false, false, true];
-                }
-                let inputs = LayerInputs {
-                    budget_bps: budget,
-                    layer_bps,
-                    available,
-                    size_cap: size_cap(prefs.max_height, t.heights()),
-                };
-                let top = layer_bps.iter().copied().max().unwrap_or(0);
-                let o = &mut self.participants[j].outs[k];
-                let target = o.selector.select(&inputs, now);
-                o.target = target;
-                if let Some(target) = target {
-                    desired += top.max(layer_bps[index(target)]);
-                    minimum += layer_bps[index(target)];
-                    if o.current != Some(target) {
-                        requests.push((publisher, track, target));
-                    }
-                }
-            }
-            let audio = audio_outs * AUDIO_RESERVE_BPS;
-            self.participants[j].subscriber.with(|rtc| {
-                rtc.bwe().set_bitrate(
-                    Bitrate::bps(minimum + audio),
-                    Bitrate::bps((desired + audio).max(minimum + audio)),
-                )
-            });
-        }
-        for (publisher, track, layer) in requests {
-            self.request_keyframe(&publisher, &track, layer, now);
-        }
-    }
-
     /// Stops one published track (unpublished by renegotiation).
-    fn stop_published(&mut self, i: usize, mid: Mid, events: &mut Vec<SfuEvent>) {
+    pub(crate) fn stop_published(&mut self, i: usize, mid: Mid, events: &mut Vec<SfuEvent>) {
         let p = &mut self.participants[i];
         let Some(pos) = p.published.iter().position(|t| t.mid == mid) else {
             return;
@@ -540,7 +338,12 @@ impl Room {
     }
 
     /// Removes a track from every subscriber and tells the control plane.
-    fn unpublish(&mut self, publisher: &ParticipantId, t: &Published, events: &mut Vec<SfuEvent>) {
+    pub(crate) fn unpublish(
+        &mut self,
+        publisher: &ParticipantId,
+        t: &Published,
+        events: &mut Vec<SfuEvent>,
+    ) {
         for p in &mut self.participants {
             for out in p.outs.iter_mut().filter(|o| o.track == t.id) {
                 out.state = match out.state {
@@ -577,94 +380,6 @@ impl Room {
             .collect();
         for mid in gone {
             self.stop_published(i, mid, events);
-        }
-    }
-
-    /// Starts a subscriber renegotiation when tracks changed and no offer is out.
-    fn negotiate(&mut self, i: usize, events: &mut Vec<SfuEvent>) {
-        let p = &mut self.participants[i];
-        if p.pending.is_some() || p.subscriber.closed().is_some() {
-            return;
-        }
-        let needs = !p.channel_added
-            || p.outs
-                .iter()
-                .any(|o| matches!(o.state, OutState::ToOpen | OutState::ToStop(_)));
-        if !needs {
-            return;
-        }
-        let channel_added = p.channel_added;
-        let outs = &mut p.outs;
-        let applied = p.subscriber.with(|rtc| {
-            let mut api = rtc.sdp_api();
-            if !channel_added {
-                api.add_channel("seduta".to_owned());
-            }
-            for out in outs.iter_mut() {
-                match out.state {
-                    OutState::ToOpen => {
-                        let mid = api.add_media(
-                            media_kind(out.kind),
-                            Direction::SendOnly,
-                            Some(out.publisher.0.clone()),
-                            Some(out.track.0.clone()),
-                            None,
-                        );
-                        out.state = OutState::Negotiating(mid);
-                    }
-                    OutState::ToStop(mid) => {
-                        api.stop_media(mid);
-                        out.state = OutState::NegotiatingStop(mid);
-                    }
-                    _ => {}
-                }
-            }
-            api.apply()
-        });
-        let Some(Some((offer, pending))) = applied else {
-            return;
-        };
-        p.channel_added = true;
-        p.pending = Some(pending);
-        let tracks = p
-            .outs
-            .iter()
-            .filter_map(|o| match o.state {
-                OutState::Negotiating(mid) | OutState::Open(mid) => Some(SubscribedTrack {
-                    mid: mid.to_string(),
-                    track: o.track.clone(),
-                    participant: o.publisher.clone(),
-                    kind: o.kind,
-                    source: o.source,
-                }),
-                _ => None,
-            })
-            .collect();
-        events.push(SfuEvent::SubscriberOffer {
-            room: self.id.clone(),
-            participant: p.id.clone(),
-            sdp: offer.to_sdp_string(),
-            tracks,
-        });
-    }
-
-    /// Marks the outstanding offer answered.
-    pub fn answered(&mut self, i: usize, now: Instant) {
-        let p = &mut self.participants[i];
-        let mut opened = Vec::new();
-        for out in &mut p.outs {
-            if let OutState::Negotiating(m) = out.state {
-                out.state = OutState::Open(m);
-                opened.push((out.publisher.clone(), out.track.clone()));
-            }
-        }
-        p.outs
-            .retain(|o| !matches!(o.state, OutState::NegotiatingStop(_)));
-        // A new subscriber needs a keyframe to start decoding.
-        for (publisher, track) in opened {
-            self.request_keyframe(&publisher, &track, Layer::Low, now);
-            self.request_keyframe(&publisher, &track, Layer::Medium, now);
-            self.request_keyframe(&publisher, &track, Layer::High, now);
         }
     }
 
@@ -716,7 +431,7 @@ impl Room {
     }
 }
 
-fn new_out(info: &TrackInfo) -> TrackOut {
+pub(crate) fn new_out(info: &TrackInfo) -> TrackOut {
     TrackOut {
         track: info.id.clone(),
         publisher: info.participant.clone(),
@@ -733,7 +448,7 @@ fn new_out(info: &TrackInfo) -> TrackOut {
     }
 }
 
-fn track_info(t: &Published, publisher: &ParticipantId) -> TrackInfo {
+pub(crate) fn track_info(t: &Published, publisher: &ParticipantId) -> TrackInfo {
     TrackInfo {
         id: t.id.clone(),
         participant: publisher.clone(),
@@ -744,11 +459,7 @@ fn track_info(t: &Published, publisher: &ParticipantId) -> TrackInfo {
     }
 }
 
-fn codec_name(data: &MediaData) -> String {
-    format!("{:?}", data.params.spec().codec).to_lowercase()
-}
-
-fn peer_mut(p: &mut Participant, role: PeerRole) -> Option<&mut Peer> {
+pub(crate) fn peer_mut(p: &mut Participant, role: PeerRole) -> Option<&mut Peer> {
     match role {
         PeerRole::Subscriber => Some(&mut p.subscriber),
         PeerRole::Publisher => p.publisher.as_mut(),
@@ -762,16 +473,4 @@ fn poll(
     now: Instant,
 ) -> Option<Event> {
     peer_mut(p, role)?.poll_event(out, now)
-}
-
-/// Writes one frame on a subscriber's m-line; a failure closes that peer only.
-fn write(peer: &mut Peer, mid: Mid, data: &MediaData) {
-    let result = peer.with(|rtc| {
-        let writer = rtc.writer(mid)?;
-        let pt = writer.match_params(data.params)?;
-        Some(writer.write(pt, data.network_time, data.time, data.data.clone()))
-    });
-    if let Some(Some(Err(e))) = result {
-        peer.close(format!("write failed: {e}"));
-    }
 }

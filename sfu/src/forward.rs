@@ -1,0 +1,153 @@
+//! Forwarding: each frame a publisher sends goes to every subscriber of the track, in
+//! the layer chosen for it, switching layers only on keyframes.
+
+use std::time::Instant;
+
+use str0m::media::{KeyframeRequestKind, MediaData, Mid};
+
+use crate::api::{Layer, ParticipantId, SfuEvent, TrackId, TrackKind};
+use crate::participant::{OutState, layer_of, rid_of};
+use crate::peer::Peer;
+use crate::room::{Room, new_out, track_info};
+use crate::simulcast::index;
+use crate::vp8;
+
+impl Room {
+    /// Forwards one frame of participant `i` to everyone subscribed.
+    pub(crate) fn forward(
+        &mut self,
+        i: usize,
+        data: MediaData,
+        now: Instant,
+        events: &mut Vec<SfuEvent>,
+    ) {
+        let layer = layer_of(data.rid);
+        let keyframe = data.is_keyframe();
+        let publisher_id = self.participants[i].id.clone();
+        let Some(t) = self.participants[i]
+            .published
+            .iter_mut()
+            .find(|t| t.mid == data.mid)
+        else {
+            return;
+        };
+        t.meters[index(layer)].add(data.data.len(), now);
+        if keyframe && let Some((_, h)) = vp8::keyframe_size(&data.data) {
+            t.heights[index(layer)] = u32::from(h);
+        }
+        if t.kind == TrackKind::Audio
+            && let Some(level) = data.ext_vals.audio_level
+        {
+            self.speakers.on_level(&publisher_id, level, now);
+        }
+        let Some(t) = self.participants[i]
+            .published
+            .iter_mut()
+            .find(|t| t.mid == data.mid)
+        else {
+            return;
+        };
+        if !t.announced {
+            t.announced = true;
+            t.codec = Some(codec_name(&data));
+            let info = track_info(t, &publisher_id);
+            for (j, p) in self.participants.iter_mut().enumerate() {
+                if j != i && p.can_subscribe {
+                    p.outs.push(new_out(&info));
+                }
+            }
+            events.push(SfuEvent::TrackPublished {
+                room: self.id.clone(),
+                track: info,
+            });
+            return;
+        }
+        let track_id = t.id.clone();
+        let simulcast = t.simulcast;
+        let mut wanted: Option<Layer> = None;
+        for (j, p) in self.participants.iter_mut().enumerate() {
+            if j == i || !p.can_subscribe {
+                continue;
+            }
+            let Some(out) = p.outs.iter_mut().find(|o| o.track == track_id) else {
+                continue;
+            };
+            let OutState::Open(mid) = out.state else {
+                continue;
+            };
+            if out.prefs.paused && out.kind == TrackKind::Video {
+                continue;
+            }
+            if simulcast || out.kind == TrackKind::Video {
+                let target = out.target.unwrap_or(layer);
+                if out.current != Some(layer) {
+                    if layer == target && (keyframe || !simulcast && out.current.is_none()) {
+                        out.current = Some(layer);
+                        events.push(SfuEvent::LayerChanged {
+                            room: self.id.clone(),
+                            participant: p.id.clone(),
+                            track: track_id.clone(),
+                            layer,
+                        });
+                    } else {
+                        if layer == target || out.current.is_none() {
+                            wanted = Some(target);
+                        }
+                        continue;
+                    }
+                }
+            }
+            write(&mut p.subscriber, mid, &data);
+        }
+        if let Some(layer) = wanted {
+            self.request_keyframe(&publisher_id, &track_id, layer, now);
+        }
+    }
+
+    /// Asks the publisher of `track` for a keyframe on `layer`, throttled.
+    pub(crate) fn request_keyframe(
+        &mut self,
+        publisher: &ParticipantId,
+        track: &TrackId,
+        layer: Layer,
+        now: Instant,
+    ) {
+        let Some(p) = self.participants.iter_mut().find(|p| &p.id == publisher) else {
+            return;
+        };
+        let Some(t) = p.published.iter_mut().find(|t| &t.id == track) else {
+            return;
+        };
+        if t.kind != TrackKind::Video {
+            return;
+        }
+        let rid = rid_of(layer, t.simulcast);
+        if !t.throttle.allow(rid, now) {
+            return;
+        }
+        let mid = t.mid;
+        if let Some(peer) = p.publisher.as_mut() {
+            peer.with(|rtc| {
+                if let Some(mut writer) = rtc.writer(mid) {
+                    let _ = writer.request_keyframe(rid, KeyframeRequestKind::Pli);
+                }
+            });
+        }
+    }
+}
+
+fn codec_name(data: &MediaData) -> String {
+    format!("{:?}", data.params.spec().codec).to_lowercase()
+}
+
+/// Writes one frame on a subscriber's m-line; a failure closes that peer only.
+fn write(peer: &mut Peer, mid: Mid, data: &MediaData) {
+    let result = peer.with(|rtc| {
+        let writer = rtc.writer(mid)?;
+        let pt = writer.match_params(data.params)?;
+        Some(writer.write(pt, data.network_time, data.time, data.data.clone()))
+    });
+    if let Some(Some(Err(e))) = result {
+        peer.close(format!("write failed: {e}"));
+    }
+}
