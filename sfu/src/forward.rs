@@ -40,13 +40,6 @@ impl Room {
         {
             self.speakers.on_level(&publisher_id, level, now);
         }
-        let Some(t) = self.participants[i]
-            .published
-            .iter_mut()
-            .find(|t| t.mid == data.mid)
-        else {
-            return;
-        };
         if !t.announced {
             t.announced = true;
             t.codec = Some(codec_name(&data));

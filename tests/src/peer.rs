@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
+use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use rtc::ice::mdns::MulticastDnsMode;
 use rtc::interceptor::Registry;
@@ -46,6 +47,9 @@ pub struct Received {
     /// RTP packets of video tracks.
     pub video_packets: u64,
 }
+
+/// Duration of one Opus page of the synthetic audio.
+const AUDIO_PAGE: Duration = Duration::from_millis(20);
 
 type Counts = Arc<Mutex<HashMap<String, Received>>>;
 type Pc = Arc<dyn PeerConnection>;
@@ -283,12 +287,23 @@ impl WebrtcPeer {
             .await
             .context("waiting for the publisher connection")?;
 
-        tasks.push(tokio::spawn(stream_video(
+        let frames = media
+            .video
+            .iter()
+            .map(|f| (f.clone(), media.frame_duration))
+            .collect();
+        tasks.push(tokio::spawn(play(
             video,
             video_sender,
-            media.clone(),
+            frames,
+            media.frame_duration,
         )));
-        tasks.push(tokio::spawn(stream_audio(audio, audio_sender, media)));
+        tasks.push(tokio::spawn(play(
+            audio,
+            audio_sender,
+            media.audio,
+            AUDIO_PAGE,
+        )));
         Ok(Self {
             received,
             outbound,
@@ -361,10 +376,12 @@ async fn payload_type(sender: &Arc<dyn RtpSender>) -> Option<u8> {
     params.rtp_parameters.codecs.first().map(|c| c.payload_type)
 }
 
-async fn stream_video(
+/// Sends `samples` in a loop, one every `interval`, until the track is gone.
+async fn play(
     track: Arc<TrackLocalStaticSample>,
     sender: Arc<dyn RtpSender>,
-    media: SyntheticMedia,
+    samples: Vec<(Bytes, Duration)>,
+    interval: Duration,
 ) {
     let (Some(pt), Some(ssrc)) = (
         payload_type(&sender).await,
@@ -372,41 +389,11 @@ async fn stream_video(
     ) else {
         return;
     };
-    let mut tick = tokio::time::interval(media.frame_duration);
-    for frame in media.video.iter().cycle() {
+    let mut tick = tokio::time::interval(interval);
+    for (data, duration) in samples.iter().cycle() {
         tick.tick().await;
         let sample = Sample {
-            data: frame.clone(),
-            duration: media.frame_duration,
-            ..Sample::new(Instant::now())
-        };
-        if track
-            .sample_writer(ssrc, pt)
-            .write_sample(&sample)
-            .await
-            .is_err()
-        {
-            return;
-        }
-    }
-}
-
-async fn stream_audio(
-    track: Arc<TrackLocalStaticSample>,
-    sender: Arc<dyn RtpSender>,
-    media: SyntheticMedia,
-) {
-    let (Some(pt), Some(ssrc)) = (
-        payload_type(&sender).await,
-        track.ssrcs().await.first().copied(),
-    ) else {
-        return;
-    };
-    let mut tick = tokio::time::interval(Duration::from_millis(20));
-    for (page, duration) in media.audio.iter().cycle() {
-        tick.tick().await;
-        let sample = Sample {
-            data: page.clone(),
+            data: data.clone(),
             duration: *duration,
             ..Sample::new(Instant::now())
         };

@@ -144,9 +144,15 @@ impl Room {
         let Some(idx) = self.seats.iter().position(|s| s.conn == Some(conn)) else {
             return Vec::new();
         };
+        let mut out = vec![RoomOutput::CloseNormal { conn }];
+        out.extend(self.remove_seat(idx, LeaveReason::Left));
+        out
+    }
+
+    /// Removes a seat: media gone, everyone told, and the room reported empty if it is.
+    fn remove_seat(&mut self, idx: usize, reason: LeaveReason) -> Vec<RoomOutput> {
         let seat = self.seats.remove(idx);
         let mut out = vec![
-            RoomOutput::CloseNormal { conn },
             RoomOutput::MediaLeave {
                 participant: seat.info.id.clone(),
             },
@@ -154,7 +160,7 @@ impl Room {
                 except: None,
                 msg: ServerMessage::ParticipantLeft {
                     participant_id: seat.info.id,
-                    reason: LeaveReason::Left,
+                    reason,
                 },
             },
         ];
@@ -194,23 +200,7 @@ impl Room {
         else {
             return Vec::new();
         };
-        let seat = self.seats.remove(idx);
-        let mut out = vec![
-            RoomOutput::MediaLeave {
-                participant: seat.info.id.clone(),
-            },
-            RoomOutput::Broadcast {
-                except: None,
-                msg: ServerMessage::ParticipantLeft {
-                    participant_id: seat.info.id,
-                    reason: LeaveReason::Timeout,
-                },
-            },
-        ];
-        if self.seats.is_empty() {
-            out.push(RoomOutput::Empty);
-        }
-        out
+        self.remove_seat(idx, LeaveReason::Timeout)
     }
 
     fn media_state(&mut self, conn: ConnId, audio: bool, video: bool) -> Vec<RoomOutput> {
