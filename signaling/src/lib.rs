@@ -1,8 +1,10 @@
 //! # seduta-signaling
 //!
 //! The control plane of Seduta: the WebSocket protocol ([`protocol`]), join tokens
-//! ([`auth`]), the room domain ([`room`], a sans-IO state machine) and the service that
-//! ties them to the media plane ([`Signaling`]).
+//! ([`auth`]), the room domain ([`room`], a sans-IO state machine), the rules of a
+//! session ([`meeting`]: quorum, majorities, immediate executability, as pure
+//! functions of the organ's settings) and the service that ties them to the media
+//! plane ([`Signaling`]).
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -28,6 +30,7 @@
 //! ```
 
 pub mod auth;
+pub mod meeting;
 pub mod protocol;
 pub mod room;
 mod service;
