@@ -24,6 +24,14 @@ enum Command {
     Serve(ServeArgs),
     /// Mint a join token for one participant of one session.
     Token(TokenArgs),
+    /// Check an exported attendance log (JSON Lines) and name its first broken link.
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    /// The exported log file.
+    file: PathBuf,
 }
 
 /// Settings shared by `serve` and `token`.
@@ -124,6 +132,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Token(args) => token(args),
+        Command::Verify(args) => verify(args),
     }
 }
 
@@ -286,4 +295,31 @@ fn token(args: TokenArgs) -> anyhow::Result<()> {
         println!("{token}");
     }
     Ok(())
+}
+
+fn verify(args: VerifyArgs) -> anyhow::Result<()> {
+    use seduta_signaling::attendance;
+    let text = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("reading {}", args.file.display()))?;
+    let verified = attendance::read_jsonl(&text).and_then(|entries| attendance::verify(&entries));
+    match verified {
+        Ok(v) => {
+            println!(
+                "integro / intact: {} eventi / events, {}, ultimo hash / last hash {}",
+                v.entries,
+                if v.sealed {
+                    "sigillato / sealed"
+                } else {
+                    "non sigillato / not sealed"
+                },
+                v.last_hash
+            );
+            Ok(())
+        }
+        Err(broken) => bail!(
+            "registro alterato / log altered: voce / entry {}: {}",
+            broken.line,
+            broken.reason
+        ),
+    }
 }

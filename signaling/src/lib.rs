@@ -1,7 +1,8 @@
 //! # seduta-signaling
 //!
 //! The control plane of Seduta: the WebSocket protocol ([`protocol`]), join tokens
-//! ([`auth`]), the room domain ([`room`], a sans-IO state machine), the rules of a
+//! ([`auth`]), the room domain ([`room`], a sans-IO state machine), the hash-chained
+//! attendance log ([`attendance`]), the rules of a
 //! session ([`meeting`]: quorum, majorities, immediate executability, as pure
 //! functions of the organ's settings) and the service that ties them to the media
 //! plane ([`Signaling`]).
@@ -29,6 +30,7 @@
 //! # }
 //! ```
 
+pub mod attendance;
 pub mod auth;
 pub mod meeting;
 pub mod protocol;
