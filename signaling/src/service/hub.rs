@@ -218,7 +218,7 @@ impl Hub {
                 }
                 RoomOutput::Empty => {
                     self.rooms.remove(session);
-                    info!(session_len = session.len(), "session room emptied");
+                    info!("a session room emptied and was released");
                 }
             }
         }
