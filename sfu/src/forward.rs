@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use str0m::media::{KeyframeRequestKind, MediaData, Mid};
+use str0m::media::{KeyframeRequestKind, MediaData, MediaTime, Mid};
 
 use crate::api::{Layer, ParticipantId, SfuEvent, TrackId, TrackKind};
 use crate::participant::{OutState, layer_of, rid_of};
@@ -71,11 +71,13 @@ impl Room {
             if out.prefs.paused && out.kind == TrackKind::Video {
                 continue;
             }
+            let mut switched = false;
             if simulcast || out.kind == TrackKind::Video {
                 let target = out.target.unwrap_or(layer);
                 if out.current != Some(layer) {
                     if layer == target && (keyframe || !simulcast && out.current.is_none()) {
                         out.current = Some(layer);
+                        switched = true;
                         events.push(SfuEvent::LayerChanged {
                             room: self.id.clone(),
                             participant: p.id.clone(),
@@ -90,7 +92,11 @@ impl Room {
                     }
                 }
             }
-            write(&mut p.subscriber, mid, &data);
+            let freq = data.time.frequency();
+            let t_out = out
+                .timeline
+                .map(data.time.numer(), u64::from(freq.get()), switched);
+            write(&mut p.subscriber, mid, &data, MediaTime::new(t_out, freq));
         }
         if let Some(layer) = wanted {
             self.request_keyframe(&publisher_id, &track_id, layer, now);
@@ -134,11 +140,11 @@ fn codec_name(data: &MediaData) -> String {
 }
 
 /// Writes one frame on a subscriber's m-line; a failure closes that peer only.
-fn write(peer: &mut Peer, mid: Mid, data: &MediaData) {
+fn write(peer: &mut Peer, mid: Mid, data: &MediaData, time: MediaTime) {
     let result = peer.with(|rtc| {
         let writer = rtc.writer(mid)?;
         let pt = writer.match_params(data.params)?;
-        Some(writer.write(pt, data.network_time, data.time, data.data.clone()))
+        Some(writer.write(pt, data.network_time, time, data.data.clone()))
     });
     if let Some(Some(Err(e))) = result {
         peer.close(format!("write failed: {e}"));

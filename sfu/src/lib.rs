@@ -44,6 +44,7 @@ mod room;
 mod simulcast;
 mod speaker;
 mod tcp;
+mod timeline;
 mod vp8;
 
 pub use api::*;

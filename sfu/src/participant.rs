@@ -11,6 +11,7 @@ use crate::api::{Layer, ParticipantId, SubscriptionPrefs, TrackId, TrackKind, Tr
 use crate::keyframe::KeyframeThrottle;
 use crate::peer::Peer;
 use crate::simulcast::LayerSelector;
+use crate::timeline::Timeline;
 
 /// A layer not seen for this long is taken as no longer sent.
 const LAYER_GONE: Duration = Duration::from_secs(2);
@@ -135,6 +136,8 @@ pub struct TrackOut {
     pub current: Option<Layer>,
     /// The layer to switch to at its next keyframe.
     pub target: Option<Layer>,
+    /// Output timestamps, continuous across layer switches.
+    pub timeline: Timeline,
 }
 
 /// A participant in a room.

@@ -445,6 +445,7 @@ pub(crate) fn new_out(info: &TrackInfo) -> TrackOut {
         selector: Default::default(),
         current: None,
         target: None,
+        timeline: Default::default(),
     }
 }
 
