@@ -13,7 +13,7 @@ import { execFileSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import puppeteer from "puppeteer-core";
-import { startServer, openBrowser, joinViaUi, remoteMedia, remoteMediaInPage, until } from "./harness.mjs";
+import { browserSession, startServer, openBrowser, joinViaUi, remoteMedia, remoteMediaInPage, until } from "./harness.mjs";
 
 const FIREFOX = process.env.SEDUTA_FIREFOX || "/usr/bin/firefox-esr";
 
@@ -49,16 +49,10 @@ async function openFirefox() {
     },
   });
   const page = await browser.newPage();
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(String(e)));
-  return {
-    page,
-    errors,
-    async close() {
-      await browser.close().catch(() => {});
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return browserSession(page, async () => {
+    await browser.close().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  });
 }
 
 test("Firefox and Chromium see and hear each other", { timeout: 150_000 }, async () => {

@@ -107,16 +107,17 @@ export async function openBrowser(viewport = { width: 1280, height: 800 }, extra
     viewport,
   });
   const page = context.pages()[0] || (await context.newPage());
+  return browserSession(page, async () => {
+    await context.close().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  });
+}
+
+// A page with its uncaught errors collected, and how to close its browser.
+export function browserSession(page, close) {
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
-  return {
-    page,
-    errors,
-    async close() {
-      await context.close().catch(() => {});
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return { page, errors, close };
 }
 
 // Opens an invitation link and enters the session through the UI.

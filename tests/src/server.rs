@@ -42,3 +42,25 @@ pub fn token(server: &Server, session: &str, sub: &str, role: Role) -> anyhow::R
 pub fn ws_url(server: &Server, session: &str) -> String {
     format!("ws://{}/ws/{session}", server.http_addr)
 }
+
+/// Two webrtc-rs peers, `a` (a member) and `b` (the presiding member), joined to
+/// `session` and publishing synthetic media encoded into `dir`.
+pub async fn two_peers(
+    server: &Server,
+    session: &str,
+    dir: &std::path::Path,
+) -> anyhow::Result<(crate::peer::WebrtcPeer, crate::peer::WebrtcPeer)> {
+    use crate::media::SyntheticMedia;
+    use crate::peer::WebrtcPeer;
+    std::fs::create_dir_all(dir)?;
+    let media = SyntheticMedia::generate(dir)?;
+    let url = ws_url(server, session);
+    let a = WebrtcPeer::join(
+        &url,
+        &token(server, session, "a", Role::Member)?,
+        media.clone(),
+    )
+    .await?;
+    let b = WebrtcPeer::join(&url, &token(server, session, "b", Role::Presiding)?, media).await?;
+    Ok((a, b))
+}

@@ -4,7 +4,6 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use seduta_signaling::auth::{Claims, Role, TokenIssuer};
-use seduta_tests::media::SyntheticMedia;
 use seduta_tests::peer::{Received, WebrtcPeer};
 use seduta_tests::server::{self, SECRET};
 use seduta_tests::ws::{Ending, WsClient};
@@ -203,21 +202,8 @@ fn grew(before: &Received, after: &Received) -> bool {
 async fn abuse_does_not_disturb_other_participants_media() -> anyhow::Result<()> {
     let srv = server::start().await?;
     let dir = std::env::temp_dir().join(format!("seduta-abuse-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let media = SyntheticMedia::generate(&dir)?;
+    let (a, b) = server::two_peers(&srv, "room", &dir).await?;
     let url = server::ws_url(&srv, "room");
-    let a = WebrtcPeer::join(
-        &url,
-        &server::token(&srv, "room", "a", Role::Member)?,
-        media.clone(),
-    )
-    .await?;
-    let b = WebrtcPeer::join(
-        &url,
-        &server::token(&srv, "room", "b", Role::Member)?,
-        media,
-    )
-    .await?;
     let flowing =
         |peer: &WebrtcPeer, from: &str| peer.received().get(from).copied().unwrap_or_default();
     tokio::time::timeout(Duration::from_secs(20), async {

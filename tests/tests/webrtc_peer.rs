@@ -2,9 +2,6 @@
 
 use std::time::Duration;
 
-use seduta_signaling::auth::Role;
-use seduta_tests::media::SyntheticMedia;
-use seduta_tests::peer::WebrtcPeer;
 use seduta_tests::server;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -15,21 +12,8 @@ async fn webrtc_rs_peers_exchange_audio_and_video() -> anyhow::Result<()> {
             .try_init();
     }
     let srv = server::start().await?;
-    let dir = tempdir("webrtc-peer")?;
-    let media = SyntheticMedia::generate(&dir)?;
-    let url = server::ws_url(&srv, "rs");
-    let a = WebrtcPeer::join(
-        &url,
-        &server::token(&srv, "rs", "peer-a", Role::Member)?,
-        media.clone(),
-    )
-    .await?;
-    let b = WebrtcPeer::join(
-        &url,
-        &server::token(&srv, "rs", "peer-b", Role::Presiding)?,
-        media,
-    )
-    .await?;
+    let dir = std::env::temp_dir().join(format!("seduta-webrtc-peer-{}", std::process::id()));
+    let (a, b) = server::two_peers(&srv, "rs", &dir).await?;
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
@@ -39,7 +23,7 @@ async fn webrtc_rs_peers_exchange_audio_and_video() -> anyhow::Result<()> {
             r.get(from)
                 .is_some_and(|c| c.audio_packets > 20 && c.video_packets > 20)
         };
-        if got(&ra, "peer-b") && got(&rb, "peer-a") {
+        if got(&ra, "b") && got(&rb, "a") {
             break;
         }
         assert!(
@@ -53,10 +37,4 @@ async fn webrtc_rs_peers_exchange_audio_and_video() -> anyhow::Result<()> {
     srv.shutdown().await;
     let _ = std::fs::remove_dir_all(dir);
     Ok(())
-}
-
-fn tempdir(name: &str) -> anyhow::Result<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!("seduta-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
 }
