@@ -3,6 +3,10 @@
 
 import { t } from "./i18n.js";
 
+// Icons drawn inline: no icon font or emoji font is needed on the user's machine.
+const MIC_OFF = `<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M9 5a3 3 0 0 1 6 0v6a3 3 0 0 1-5 2.2"/><path d="M5 11a7 7 0 0 0 11.5 5.4M19 11a7 7 0 0 1-.7 3M12 18v3M3 3l18 18"/></svg>`;
+const CAMERA_OFF = `<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M15 10l5-3v10l-5-3M3 7h8a4 4 0 0 1 4 4v6H7a4 4 0 0 1-4-4zM3 3l18 18"/></svg>`;
+
 export class Grid {
   constructor(root, audioSink, onSize) {
     this.root = root;
@@ -77,10 +81,16 @@ export class Grid {
       source === "screen" ? `${p.name} — ${t("call.screen")}` : isSelf ? `${p.name} (${t("call.you")})` : p.name;
     tile.querySelector(".role").textContent = t(`role.${p.role}`);
     const flags = [];
-    if (p.audio_muted) flags.push(`<span class="flag muted" title="${t("call.muted")}" aria-label="${t("call.muted")}">🔇</span>`);
-    if (p.video_muted && source !== "screen") flags.push(`<span class="flag camoff" title="${t("call.camoff")}" aria-label="${t("call.camoff")}">⛔</span>`);
+    if (p.audio_muted) flags.push(`<span class="flag muted" role="img" title="${t("call.muted")}" aria-label="${t("call.muted")}">${MIC_OFF}</span>`);
+    if (p.video_muted && source !== "screen") flags.push(`<span class="flag camoff" role="img" title="${t("call.camoff")}" aria-label="${t("call.camoff")}">${CAMERA_OFF}</span>`);
     if (p.connection === "reconnecting") flags.push(`<span class="flag reconnecting">${t("call.participant.reconnecting")}</span>`);
     tile.querySelector(".flags").innerHTML = flags.join("");
+    tile.dataset.initials = p.name
+      .split(/\s+/)
+      .filter((w) => /^\p{Lu}/u.test(w))
+      .slice(0, 2)
+      .map((w) => w[0])
+      .join("");
     tile.classList.toggle("camoff", !!p.video_muted && source !== "screen");
     tile.classList.toggle("self", isSelf);
   }
