@@ -30,6 +30,8 @@
 //! # }
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod attendance;
 pub mod auth;
 pub mod meeting;

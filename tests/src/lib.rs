@@ -14,6 +14,8 @@
 //! # }
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod media;
 pub mod peer;
 pub mod server;
