@@ -6,11 +6,13 @@
 //! Nothing here does I/O or keeps state: every decision is computed from its inputs,
 //! and every check can be logged with those inputs beside the result.
 
+mod ballot_box;
 mod presence;
 mod quorum;
 mod settings;
 mod votes;
 
+pub use ballot_box::{BallotBox, VoteError, VoteKind, VoteMode};
 pub use presence::{
     Mode, Presence, PresenceError, PresenceEvent, PresenceInput, PresenceRoll, PresenceSettings,
 };
