@@ -3,7 +3,7 @@ use thiserror::Error;
 use super::entry::{Entry, GENESIS, SEALED};
 
 /// Why an event could not be appended.
-#[derive(Debug, Error, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Error, PartialEq, Eq)]
 pub enum AppendError {
     /// The log is sealed: the session is closed.
     #[error("the attendance log is sealed")]

@@ -9,6 +9,7 @@
 mod ballot_box;
 mod presence;
 mod quorum;
+mod session;
 mod settings;
 mod votes;
 
@@ -17,5 +18,8 @@ pub use presence::{
     Mode, Presence, PresenceError, PresenceEvent, PresenceInput, PresenceRoll, PresenceSettings,
 };
 pub use quorum::{QuorumCheck, check_quorum};
+pub use session::{
+    Lost, Meeting, MeetingError, MeetingInput, MeetingOutput, MeetingSettings, Phase,
+};
 pub use settings::{MajorityRule, QuorumRule, RuleSettings, TieRule};
 pub use votes::{Ballot, Outcome, VoteCount, count_votes, immediate_executability};

@@ -1,0 +1,505 @@
+//! A session as one sans-IO state machine: presence, agenda, votes, suspensions and
+//! the attendance log, driven by [`Meeting::handle`]. Every accepted input is logged
+//! (hash-chained) before its effects are returned; a refused input changes nothing.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+use serde_json::json;
+use thiserror::Error;
+
+use super::ballot_box::{BallotBox, VoteError, VoteKind, VoteMode};
+use super::presence::{
+    Mode, Presence, PresenceError, PresenceInput, PresenceRoll, PresenceSettings,
+};
+use super::quorum::{QuorumCheck, check_quorum};
+use super::settings::RuleSettings;
+use super::votes::{Ballot, Outcome};
+use crate::attendance::{AppendError, AttendanceLog, Entry};
+
+/// The organ's settings that a session needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MeetingSettings {
+    /// Quorum, majority and tie rules.
+    pub rules: RuleSettings,
+    /// Lobby, camera and grace settings.
+    pub presence: PresenceSettings,
+    /// Whether a remote member must be on camera to cast a vote.
+    pub camera_required_to_vote: bool,
+    /// Members in office (in carica).
+    pub members_in_office: u32,
+}
+
+/// Where the session stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Convened, not yet opened.
+    Convened,
+    /// Open.
+    Open,
+    /// Suspended; resumes only after a roll call that finds the quorum.
+    Suspended,
+    /// Closed; the log is sealed.
+    Closed,
+}
+
+/// What the segretario, the members or the connections report.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MeetingInput {
+    /// A presence change of one person.
+    Presence {
+        /// Who.
+        who: String,
+        /// What.
+        input: PresenceInput,
+    },
+    /// The presiding member opens the session.
+    Open,
+    /// The segretario brings an agenda item forward.
+    OpenItem {
+        /// Item number.
+        item: u32,
+    },
+    /// A member leaves the current item under art. 78.
+    Abstain {
+        /// Who.
+        who: String,
+    },
+    /// Opens a vote on the current item.
+    OpenVote {
+        /// Deliberation or immediate executability.
+        kind: VoteKind,
+        /// Open or secret.
+        mode: VoteMode,
+    },
+    /// A ballot, cast by the member or called by the segretario.
+    Cast {
+        /// The member.
+        member: String,
+        /// The answer.
+        ballot: Ballot,
+        /// Whether the member is on camera (in person counts as on camera).
+        on_camera: bool,
+    },
+    /// Closes the open vote.
+    CloseVote,
+    /// Suspends the session.
+    Suspend,
+    /// Resumes after a roll call.
+    Resume,
+    /// Closes the session and seals the log.
+    Close,
+}
+
+/// Something the outside must act on or show.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "output", rename_all = "snake_case")]
+pub enum MeetingOutput {
+    /// An entry was appended to the attendance log (store it before acknowledging).
+    Logged {
+        /// The entry.
+        entry: Entry,
+    },
+    /// The quorum now.
+    Quorum {
+        /// The check, with its inputs.
+        check: QuorumCheck,
+    },
+    /// Something that calls for a suspension.
+    Alert {
+        /// What was lost.
+        lost: Lost,
+    },
+    /// A vote closed.
+    VoteClosed {
+        /// Item.
+        item: u32,
+        /// Kind.
+        kind: VoteKind,
+        /// Result.
+        outcome: Outcome,
+    },
+}
+
+/// What a session can lose while open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lost {
+    /// The quorum.
+    Quorum,
+    /// The presiding member.
+    Presiding,
+    /// The segretario.
+    Segretario,
+}
+
+/// Why an input was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum MeetingError {
+    /// Not possible in the session's phase.
+    #[error("not possible while the session is {0:?}")]
+    WrongPhase(Phase),
+    /// No such agenda item.
+    #[error("no such agenda item")]
+    UnknownItem,
+    /// A vote is open; close it first.
+    #[error("a vote is open")]
+    VoteOpen,
+    /// No vote is open.
+    #[error("no vote is open")]
+    NoVote,
+    /// The quorum does not hold.
+    #[error("the quorum does not hold")]
+    NoQuorum,
+    /// A presence change was refused.
+    #[error(transparent)]
+    Presence(#[from] PresenceError),
+    /// A vote action was refused.
+    #[error(transparent)]
+    Vote(#[from] VoteError),
+    /// The log refused the entry.
+    #[error(transparent)]
+    Log(#[from] AppendError),
+}
+
+impl MeetingError {
+    /// A stable snake_case code for the API.
+    pub fn code(&self) -> &'static str {
+        match self {
+            MeetingError::WrongPhase(_) => "wrong_phase",
+            MeetingError::UnknownItem => "unknown_item",
+            MeetingError::VoteOpen => "vote_open",
+            MeetingError::NoVote => "no_vote_open",
+            MeetingError::NoQuorum => "no_quorum",
+            MeetingError::Presence(e) => e.code(),
+            MeetingError::Vote(e) => e.code(),
+            MeetingError::Log(_) => "log_sealed",
+        }
+    }
+}
+
+/// One Giunta session.
+#[derive(Debug, Clone)]
+pub struct Meeting {
+    settings: MeetingSettings,
+    phase: Phase,
+    presiding: String,
+    segretario: String,
+    members: BTreeSet<String>,
+    agenda: BTreeSet<u32>,
+    current_item: Option<u32>,
+    roll: PresenceRoll,
+    vote: Option<BallotBox>,
+    log: AttendanceLog,
+}
+
+impl Meeting {
+    /// A convened session: `members` includes `presiding`; the segretario is not a member.
+    pub fn new(
+        session: &str,
+        settings: MeetingSettings,
+        presiding: &str,
+        segretario: &str,
+        members: &[&str],
+        agenda: &[u32],
+    ) -> Self {
+        let mut roll = PresenceRoll::new(settings.presence);
+        for m in members {
+            roll.invite(m, true);
+        }
+        roll.invite(segretario, false);
+        Self {
+            settings,
+            phase: Phase::Convened,
+            presiding: presiding.to_owned(),
+            segretario: segretario.to_owned(),
+            members: members.iter().map(|m| m.to_string()).collect(),
+            agenda: agenda.iter().copied().collect(),
+            current_item: None,
+            roll,
+            vote: None,
+            log: AttendanceLog::new(session),
+        }
+    }
+
+    /// The phase.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// The log so far.
+    pub fn log(&self) -> &AttendanceLog {
+        &self.log
+    }
+
+    /// The quorum now, for the current item.
+    pub fn quorum(&self) -> QuorumCheck {
+        // Art. 78 abstainers are present in the session, out of the room for the item.
+        let abstaining = self.roll.members_abstaining();
+        check_quorum(
+            &self.settings.rules,
+            self.settings.members_in_office,
+            self.roll.members_present() + abstaining,
+            abstaining,
+        )
+    }
+
+    /// Applies one input at `now` (ms since the epoch; `at` is the same instant in
+    /// RFC 3339 UTC, for the log).
+    pub fn handle(
+        &mut self,
+        input: MeetingInput,
+        now: u64,
+        at: &str,
+    ) -> Result<Vec<MeetingOutput>, MeetingError> {
+        if self.phase == Phase::Closed {
+            return Err(MeetingError::WrongPhase(Phase::Closed));
+        }
+        // Work on a copy: a refusal anywhere leaves the session as it was.
+        let mut next = self.clone();
+        let outputs = next.apply(input, now, at)?;
+        *self = next;
+        Ok(outputs)
+    }
+
+    fn apply(
+        &mut self,
+        input: MeetingInput,
+        now: u64,
+        at: &str,
+    ) -> Result<Vec<MeetingOutput>, MeetingError> {
+        let before = self.losses();
+        let mut out = Vec::new();
+        match input {
+            MeetingInput::Presence { who, input } => {
+                for e in self.roll.handle(&who, input, now)? {
+                    self.log_to(
+                        &mut out,
+                        at,
+                        e.kind,
+                        json!({ "participant": e.participant, "now": e.now }),
+                    )?;
+                }
+            }
+            MeetingInput::Open => {
+                self.expect_phase(Phase::Convened)?;
+                let q = self.quorum();
+                if !q.reached {
+                    return Err(MeetingError::NoQuorum);
+                }
+                self.phase = Phase::Open;
+                self.log_to(&mut out, at, "session_opened", json!({ "quorum": q }))?;
+            }
+            MeetingInput::OpenItem { item } => {
+                self.expect_phase(Phase::Open)?;
+                if self.vote.is_some() {
+                    return Err(MeetingError::VoteOpen);
+                }
+                if !self.agenda.contains(&item) {
+                    return Err(MeetingError::UnknownItem);
+                }
+                // Art. 78 abstainers of the previous item come back.
+                for who in self.abstainers() {
+                    for e in self.roll.handle(&who, PresenceInput::EndAbstention, now)? {
+                        self.log_to(
+                            &mut out,
+                            at,
+                            e.kind,
+                            json!({ "participant": e.participant }),
+                        )?;
+                    }
+                }
+                self.current_item = Some(item);
+                self.log_to(&mut out, at, "item_opened", json!({ "item": item }))?;
+            }
+            MeetingInput::Abstain { who } => {
+                let item = self.current_item.ok_or(MeetingError::UnknownItem)?;
+                if self.vote.is_some() {
+                    return Err(MeetingError::VoteOpen);
+                }
+                for e in self
+                    .roll
+                    .handle(&who, PresenceInput::AbstainFor { item }, now)?
+                {
+                    self.log_to(
+                        &mut out,
+                        at,
+                        e.kind,
+                        json!({ "participant": e.participant, "item": item }),
+                    )?;
+                }
+            }
+            MeetingInput::OpenVote { kind, mode } => {
+                self.expect_phase(Phase::Open)?;
+                let item = self.current_item.ok_or(MeetingError::UnknownItem)?;
+                if self.vote.is_some() {
+                    return Err(MeetingError::VoteOpen);
+                }
+                let present = self.present_members();
+                let telematic = present.iter().any(|(_, _, mode)| *mode == Mode::Remote);
+                let frozen: Vec<(String, bool)> =
+                    present.iter().map(|(m, p, _)| (m.clone(), *p)).collect();
+                let q = self.quorum();
+                let ballot_box = BallotBox::open(item, kind, mode, telematic, &frozen, q, now)?;
+                self.log_to(
+                    &mut out,
+                    at,
+                    "vote_opened",
+                    json!({
+                        "item": item, "kind": kind, "mode": mode, "quorum": q,
+                        "present": frozen.iter().map(|(m, _)| m).collect::<Vec<_>>(),
+                    }),
+                )?;
+                self.vote = Some(ballot_box);
+            }
+            MeetingInput::Cast {
+                member,
+                ballot,
+                on_camera,
+            } => {
+                let required = self.settings.camera_required_to_vote
+                    && matches!(
+                        self.roll.presence(&member),
+                        Some(Presence::Present { mode: Mode::Remote })
+                    );
+                let vote = self.vote.as_mut().ok_or(MeetingError::NoVote)?;
+                vote.cast(&member, ballot, required, on_camera)?;
+                let item = vote.item;
+                self.log_to(
+                    &mut out,
+                    at,
+                    "vote_cast",
+                    json!({ "item": item, "member": member, "ballot": ballot }),
+                )?;
+            }
+            MeetingInput::CloseVote => {
+                let mut vote = self.vote.take().ok_or(MeetingError::NoVote)?;
+                let outcome =
+                    vote.close(&self.settings.rules, self.settings.members_in_office, now)?;
+                self.log_to(
+                    &mut out,
+                    at,
+                    "vote_closed",
+                    json!({ "item": vote.item, "kind": vote.kind, "outcome": outcome }),
+                )?;
+                out.push(MeetingOutput::VoteClosed {
+                    item: vote.item,
+                    kind: vote.kind,
+                    outcome,
+                });
+            }
+            MeetingInput::Suspend => {
+                self.expect_phase(Phase::Open)?;
+                if self.vote.is_some() {
+                    return Err(MeetingError::VoteOpen);
+                }
+                self.phase = Phase::Suspended;
+                self.log_to(
+                    &mut out,
+                    at,
+                    "session_suspended",
+                    json!({ "quorum": self.quorum() }),
+                )?;
+            }
+            MeetingInput::Resume => {
+                self.expect_phase(Phase::Suspended)?;
+                let q = self.quorum();
+                let roll_call: Vec<String> = self
+                    .present_members()
+                    .into_iter()
+                    .map(|(m, _, _)| m)
+                    .collect();
+                if !q.reached {
+                    return Err(MeetingError::NoQuorum);
+                }
+                self.phase = Phase::Open;
+                self.log_to(
+                    &mut out,
+                    at,
+                    "session_resumed",
+                    json!({ "quorum": q, "roll_call": roll_call }),
+                )?;
+            }
+            MeetingInput::Close => {
+                if self.vote.is_some() {
+                    return Err(MeetingError::VoteOpen);
+                }
+                self.phase = Phase::Closed;
+                self.log_to(&mut out, at, "session_closed", json!({}))?;
+                let entry = self.log.seal(at)?.clone();
+                out.push(MeetingOutput::Logged { entry });
+                return Ok(out);
+            }
+        }
+        out.push(MeetingOutput::Quorum {
+            check: self.quorum(),
+        });
+        if self.phase == Phase::Open {
+            for lost in self.losses() {
+                if !before.contains(&lost) {
+                    out.push(MeetingOutput::Alert { lost });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn expect_phase(&self, phase: Phase) -> Result<(), MeetingError> {
+        if self.phase == phase {
+            Ok(())
+        } else {
+            Err(MeetingError::WrongPhase(self.phase))
+        }
+    }
+
+    fn log_to(
+        &mut self,
+        out: &mut Vec<MeetingOutput>,
+        at: &str,
+        kind: &str,
+        data: serde_json::Value,
+    ) -> Result<(), MeetingError> {
+        let entry = self.log.append(at, kind, data)?.clone();
+        out.push(MeetingOutput::Logged { entry });
+        Ok(())
+    }
+
+    /// Members present now: (id, presides, mode).
+    fn present_members(&self) -> Vec<(String, bool, Mode)> {
+        self.members
+            .iter()
+            .filter_map(|m| match self.roll.presence(m) {
+                Some(Presence::Present { mode }) => Some((m.clone(), *m == self.presiding, *mode)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn abstainers(&self) -> Vec<String> {
+        self.members
+            .iter()
+            .filter(|m| matches!(self.roll.presence(m), Some(Presence::Abstaining { .. })))
+            .cloned()
+            .collect()
+    }
+
+    fn losses(&self) -> Vec<Lost> {
+        let present = |who: &str| matches!(self.roll.presence(who), Some(Presence::Present { .. }));
+        let mut lost = Vec::new();
+        if !self.quorum().reached {
+            lost.push(Lost::Quorum);
+        }
+        if !present(&self.presiding) {
+            lost.push(Lost::Presiding);
+        }
+        if !present(&self.segretario) {
+            lost.push(Lost::Segretario);
+        }
+        lost
+    }
+}
+
+#[cfg(test)]
+#[path = "session_tests.rs"]
+mod tests;

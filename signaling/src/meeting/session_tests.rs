@@ -1,0 +1,335 @@
+use super::*;
+use crate::attendance::{read_jsonl, verify};
+
+const AT: &str = "2026-03-12T09:00:00Z";
+
+fn settings() -> MeetingSettings {
+    MeetingSettings {
+        rules: RuleSettings::default(),
+        presence: PresenceSettings::default(),
+        camera_required_to_vote: true,
+        members_in_office: 7,
+    }
+}
+
+fn giunta() -> Meeting {
+    Meeting::new(
+        "giunta-2026-03-12",
+        settings(),
+        "sindaco",
+        "segretario",
+        &["sindaco", "a1", "a2", "a3", "a4", "a5", "a6"],
+        &[1, 2, 3],
+    )
+}
+
+fn presence(m: &mut Meeting, who: &str, input: PresenceInput, now: u64) -> Vec<MeetingOutput> {
+    m.handle(
+        MeetingInput::Presence {
+            who: who.into(),
+            input,
+        },
+        now,
+        AT,
+    )
+    .unwrap_or_else(|e| panic!("{who}: {e}"))
+}
+
+fn admit(m: &mut Meeting, who: &str) {
+    presence(m, who, PresenceInput::Connected, 0);
+    presence(m, who, PresenceInput::Identified { camera_on: true }, 0);
+}
+
+fn quorum_of(outputs: &[MeetingOutput]) -> Option<QuorumCheck> {
+    outputs.iter().rev().find_map(|o| match o {
+        MeetingOutput::Quorum { check } => Some(*check),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_session_from_admission_to_sealed_log() {
+    let mut m = giunta();
+    presence(&mut m, "segretario", PresenceInput::CheckedIn, 0);
+    presence(&mut m, "sindaco", PresenceInput::CheckedIn, 0);
+    assert_eq!(
+        m.handle(MeetingInput::Open, 0, AT).err(),
+        Some(MeetingError::NoQuorum)
+    );
+    for who in ["a1", "a2", "a3"] {
+        admit(&mut m, who);
+    }
+    let q = m.quorum();
+    assert!(q.reached, "4 of 7 present");
+    m.handle(MeetingInput::Open, 1, AT).expect("open");
+
+    // One member's network is cut: absent after the grace period, quorum lost.
+    admit(&mut m, "a4");
+    presence(&mut m, "a4", PresenceInput::ConnectionLost, 1_000);
+    let out = presence(&mut m, "a4", PresenceInput::Tick, 40_000);
+    assert_eq!(quorum_of(&out).map(|q| q.counted), Some(4));
+
+    m.handle(MeetingInput::OpenItem { item: 1 }, 2, AT)
+        .expect("item");
+    admit(&mut m, "a5");
+    m.handle(
+        MeetingInput::OpenVote {
+            kind: VoteKind::Deliberation,
+            mode: VoteMode::Open,
+        },
+        3,
+        AT,
+    )
+    .expect("vote");
+    for (who, ballot) in [
+        ("sindaco", Ballot::Favorevole),
+        ("a1", Ballot::Favorevole),
+        ("a2", Ballot::Favorevole),
+        ("a3", Ballot::Contrario),
+        ("a5", Ballot::Astenuto),
+    ] {
+        m.handle(
+            MeetingInput::Cast {
+                member: who.into(),
+                ballot,
+                on_camera: true,
+            },
+            4,
+            AT,
+        )
+        .expect("cast");
+    }
+    let out = m.handle(MeetingInput::CloseVote, 5, AT).expect("close");
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, MeetingOutput::VoteClosed { outcome, .. } if outcome.approved))
+    );
+
+    m.handle(
+        MeetingInput::OpenVote {
+            kind: VoteKind::ImmediateExecutability,
+            mode: VoteMode::Open,
+        },
+        6,
+        AT,
+    )
+    .expect("vote");
+    for who in ["sindaco", "a1", "a2"] {
+        m.handle(
+            MeetingInput::Cast {
+                member: who.into(),
+                ballot: Ballot::Favorevole,
+                on_camera: true,
+            },
+            7,
+            AT,
+        )
+        .expect("cast");
+    }
+    let out = m.handle(MeetingInput::CloseVote, 8, AT).expect("close");
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, MeetingOutput::VoteClosed { outcome, .. } if !outcome.approved)),
+        "3 in favour of 7 is too few for immediate executability"
+    );
+
+    m.handle(MeetingInput::Close, 9, AT).expect("close");
+    assert_eq!(m.phase(), Phase::Closed);
+    let entries = read_jsonl(&m.log().to_jsonl()).expect("export");
+    assert!(verify(&entries).expect("intact").sealed);
+    assert!(
+        m.handle(MeetingInput::OpenItem { item: 2 }, 10, AT)
+            .is_err(),
+        "closed is final"
+    );
+}
+
+#[test]
+fn losing_the_quorum_or_the_presiding_member_raises_an_alert_and_resume_needs_a_roll_call() {
+    let mut m = giunta();
+    presence(&mut m, "segretario", PresenceInput::CheckedIn, 0);
+    presence(&mut m, "sindaco", PresenceInput::CheckedIn, 0);
+    for who in ["a1", "a2", "a3"] {
+        admit(&mut m, who);
+    }
+    m.handle(MeetingInput::Open, 1, AT).expect("open");
+    let out = presence(&mut m, "sindaco", PresenceInput::DeclaredAway, 2);
+    let alerts: Vec<Lost> = out
+        .iter()
+        .filter_map(|o| match o {
+            MeetingOutput::Alert { lost } => Some(*lost),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(alerts, [Lost::Quorum, Lost::Presiding]);
+    m.handle(MeetingInput::Suspend, 3, AT).expect("suspend");
+    assert_eq!(
+        m.handle(MeetingInput::Resume, 4, AT).err(),
+        Some(MeetingError::NoQuorum)
+    );
+    presence(&mut m, "sindaco", PresenceInput::Returned, 5);
+    m.handle(MeetingInput::Resume, 6, AT)
+        .expect("resume after the roll call");
+    assert_eq!(m.phase(), Phase::Open);
+}
+
+#[test]
+fn refused_inputs_leave_no_trace() {
+    let mut m = giunta();
+    presence(&mut m, "segretario", PresenceInput::CheckedIn, 0);
+    presence(&mut m, "sindaco", PresenceInput::CheckedIn, 0);
+    for who in ["a1", "a2", "a3"] {
+        admit(&mut m, who);
+    }
+    presence(&mut m, "a6", PresenceInput::Connected, 0);
+    m.handle(MeetingInput::Open, 1, AT).expect("open");
+    m.handle(MeetingInput::OpenItem { item: 2 }, 2, AT)
+        .expect("item");
+    m.handle(
+        MeetingInput::OpenVote {
+            kind: VoteKind::Deliberation,
+            mode: VoteMode::Open,
+        },
+        3,
+        AT,
+    )
+    .expect("vote");
+    m.handle(
+        MeetingInput::Cast {
+            member: "a1".into(),
+            ballot: Ballot::Favorevole,
+            on_camera: true,
+        },
+        4,
+        AT,
+    )
+    .expect("cast");
+    let logged = m.log().entries().len();
+    let refusals = [
+        (
+            MeetingInput::Cast {
+                member: "a1".into(),
+                ballot: Ballot::Contrario,
+                on_camera: true,
+            },
+            "already_voted",
+        ),
+        (
+            MeetingInput::Cast {
+                member: "a6".into(),
+                ballot: Ballot::Favorevole,
+                on_camera: true,
+            },
+            "not_entitled_to_vote",
+        ),
+        (
+            MeetingInput::Cast {
+                member: "segretario".into(),
+                ballot: Ballot::Favorevole,
+                on_camera: true,
+            },
+            "not_entitled_to_vote",
+        ),
+        (
+            MeetingInput::Cast {
+                member: "a2".into(),
+                ballot: Ballot::Favorevole,
+                on_camera: false,
+            },
+            "camera_required",
+        ),
+        (MeetingInput::OpenItem { item: 3 }, "vote_open"),
+        (
+            MeetingInput::OpenVote {
+                kind: VoteKind::Deliberation,
+                mode: VoteMode::Open,
+            },
+            "vote_open",
+        ),
+        (
+            MeetingInput::Presence {
+                who: "a1".into(),
+                input: PresenceInput::Returned,
+            },
+            "wrong_presence_state",
+        ),
+        (MeetingInput::Open, "wrong_phase"),
+    ];
+    for (input, code) in refusals {
+        let err = m.handle(input.clone(), 5, AT).expect_err("refused");
+        assert_eq!(err.code(), code, "{input:?}");
+        assert_eq!(m.log().entries().len(), logged, "{input:?} left a trace");
+    }
+    m.handle(MeetingInput::CloseVote, 6, AT)
+        .expect("close vote");
+    let err = m
+        .handle(
+            MeetingInput::Cast {
+                member: "a3".into(),
+                ballot: Ballot::Favorevole,
+                on_camera: true,
+            },
+            7,
+            AT,
+        )
+        .expect_err("closed");
+    assert_eq!(err.code(), "no_vote_open");
+    let err = m
+        .handle(
+            MeetingInput::OpenVote {
+                kind: VoteKind::Deliberation,
+                mode: VoteMode::Secret,
+            },
+            8,
+            AT,
+        )
+        .expect_err("secret");
+    assert_eq!(
+        err.code(),
+        "secret_ballot_refused",
+        "remote members are present"
+    );
+}
+
+#[test]
+fn an_art78_abstainer_leaves_for_the_item_and_comes_back_at_the_next() {
+    let mut m = giunta();
+    presence(&mut m, "segretario", PresenceInput::CheckedIn, 0);
+    presence(&mut m, "sindaco", PresenceInput::CheckedIn, 0);
+    for who in ["a1", "a2", "a3", "a4"] {
+        admit(&mut m, who);
+    }
+    m.handle(MeetingInput::Open, 1, AT).expect("open");
+    m.handle(MeetingInput::OpenItem { item: 1 }, 2, AT)
+        .expect("item");
+    m.handle(MeetingInput::Abstain { who: "a4".into() }, 3, AT)
+        .expect("art78");
+    assert_eq!(m.quorum().counted, 4);
+    m.handle(
+        MeetingInput::OpenVote {
+            kind: VoteKind::Deliberation,
+            mode: VoteMode::Open,
+        },
+        4,
+        AT,
+    )
+    .expect("vote");
+    let err = m
+        .handle(
+            MeetingInput::Cast {
+                member: "a4".into(),
+                ballot: Ballot::Favorevole,
+                on_camera: true,
+            },
+            5,
+            AT,
+        )
+        .expect_err("abstainer");
+    assert_eq!(err.code(), "not_entitled_to_vote");
+    m.handle(MeetingInput::CloseVote, 6, AT).expect("close");
+    m.handle(MeetingInput::OpenItem { item: 2 }, 7, AT)
+        .expect("next item");
+    assert_eq!(m.quorum().counted, 5, "back for the next item");
+    let kinds: Vec<&str> = m.log().entries().iter().map(|e| e.kind.as_str()).collect();
+    assert!(kinds.contains(&"art78_out") && kinds.contains(&"art78_back"));
+}
