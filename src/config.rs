@@ -22,6 +22,8 @@ pub struct Config {
     pub advertise_ips: Vec<IpAddr>,
     /// The address people use to reach the server, for printed links.
     pub public_url: Option<String>,
+    /// Other origins whose pages may open the signaling WebSocket.
+    pub allowed_origins: Vec<String>,
     /// PEM certificate chain; with `tls_key` enables HTTPS and WSS.
     pub tls_cert: Option<PathBuf>,
     /// PEM private key.
@@ -56,6 +58,7 @@ impl Default for Config {
             tcp_bind: Some(SocketAddr::from(([0, 0, 0, 0], 50001))),
             advertise_ips: Vec::new(),
             public_url: None,
+            allowed_origins: Vec::new(),
             tls_cert: None,
             tls_key: None,
             data_dir: PathBuf::from("seduta-data"),

@@ -72,13 +72,26 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         SignalingConfig {
             reconnect_grace: config.reconnect_grace(),
             join_timeout: config.join_timeout(),
+            allowed_origins: config
+                .allowed_origins
+                .iter()
+                .cloned()
+                .chain(config.public_url.as_deref().map(origin_of))
+                .collect(),
             ..SignalingConfig::default()
         },
         verifier,
         sfu,
         events,
     );
-    let app = signaling.router().merge(crate::web::router());
+    let tls_files = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some((cert.clone(), key.clone())),
+        (None, None) => None,
+        _ => bail!("tls_cert and tls_key must be given together"),
+    };
+    let app = signaling
+        .router()
+        .merge(crate::web::router(tls_files.is_some()));
 
     let listener = TcpListener::bind(config.http_bind)
         .with_context(|| format!("binding the HTTP listener on {}", config.http_bind))?;
@@ -87,8 +100,8 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
     let handle = axum_server::Handle::new();
     let service = app.into_make_service();
 
-    let (tls, task) = match (&config.tls_cert, &config.tls_key) {
-        (Some(cert), Some(key)) => {
+    let (tls, task) = match &tls_files {
+        Some((cert, key)) => {
             let rustls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
                 .await
                 .with_context(|| {
@@ -101,11 +114,10 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
             let server = axum_server::from_tcp_rustls(listener, rustls)?.handle(handle.clone());
             (true, tokio::spawn(server.serve(service)))
         }
-        (None, None) => {
+        None => {
             let server = axum_server::from_tcp(listener)?.handle(handle.clone());
             (false, tokio::spawn(server.serve(service)))
         }
-        _ => bail!("tls_cert and tls_key must be given together"),
     };
 
     Ok(Server {
@@ -117,6 +129,17 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         handle,
         task,
     })
+}
+
+/// The origin (`scheme://host[:port]`) of a URL.
+fn origin_of(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority = rest.split('/').next().unwrap_or(rest);
+            format!("{scheme}://{authority}")
+        }
+        None => url.trim_end_matches('/').to_owned(),
+    }
 }
 
 /// The verification key, and an issuer when we hold the secret.

@@ -16,9 +16,18 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
 img-src 'self' data: blob:; media-src 'self' blob: mediastream:; \
 connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
-/// Routes serving `web/` at `/`.
-pub fn router() -> Router {
-    Router::new().fallback(serve)
+/// Routes serving `web/` at `/`. Over HTTPS the pages also carry HSTS.
+pub fn router(tls: bool) -> Router {
+    Router::new().fallback(move |uri: Uri| async move {
+        let mut response = serve(uri).await;
+        if tls {
+            response.headers_mut().insert(
+                header::STRICT_TRANSPORT_SECURITY,
+                HeaderValue::from_static("max-age=31536000"),
+            );
+        }
+        response
+    })
 }
 
 async fn serve(uri: Uri) -> Response {

@@ -49,7 +49,7 @@ use auth::TokenVerifier;
 use service::{Hub, HubSender};
 
 /// Timing and limits of the signaling service.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct SignalingConfig {
     /// Client ping interval announced in `joined`.
     pub heartbeat: Duration,
@@ -59,6 +59,11 @@ pub struct SignalingConfig {
     pub join_timeout: Duration,
     /// How long a participant whose connection is lost keeps its place.
     pub reconnect_grace: Duration,
+    /// Origins, besides the server's own, whose pages may open the WebSocket
+    /// (`https://host[:port]`). A browser always sends its page's origin; a request
+    /// from another site is refused with 403 so that no foreign page can drive a
+    /// participant's session.
+    pub allowed_origins: Vec<String>,
 }
 
 impl Default for SignalingConfig {
@@ -68,6 +73,7 @@ impl Default for SignalingConfig {
             idle_timeout: Duration::from_secs(15),
             join_timeout: Duration::from_secs(10),
             reconnect_grace: Duration::from_secs(30),
+            allowed_origins: Vec::new(),
         }
     }
 }

@@ -42,6 +42,7 @@ test("HTTPS and WSS with a configured certificate", { timeout: 120_000 }, async 
     const res = await httpsGet(`${server.http_url}/`, readFileSync(cert));
     assert.equal(res.status, 200);
     assert.match(res.headers["content-security-policy"], /default-src 'self'/);
+    assert.match(res.headers["strict-transport-security"], /max-age=\d+/);
     await joinViaUi(a, server.link({ session: "tls", sub: "assessore-6", name: "Elena Marchetti" }));
     await joinViaUi(b, server.link({ session: "tls", sub: "sindaco", name: "Giulia Ferraris", role: "presiding" }));
     await until(async () => (await remoteMedia(a.page)).sindaco?.framesDecoded > 0, 30_000, "media over a WSS-signaled session");

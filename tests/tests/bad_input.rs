@@ -269,3 +269,30 @@ async fn abuse_does_not_disturb_other_participants_media() -> anyhow::Result<()>
     let _ = std::fs::remove_dir_all(dir);
     Ok(())
 }
+
+#[tokio::test]
+async fn a_page_of_another_site_cannot_open_the_websocket() -> anyhow::Result<()> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let srv = server::start().await?;
+    let url = server::ws_url(&srv, "s1");
+    let mut foreign = url.as_str().into_client_request()?;
+    foreign
+        .headers_mut()
+        .insert("origin", "https://evil.example".parse()?);
+    match tokio_tungstenite::connect_async(foreign).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 403)
+        }
+        other => panic!(
+            "a foreign origin must be refused, got {:?}",
+            other.map(|_| ())
+        ),
+    }
+    let mut own = url.as_str().into_client_request()?;
+    let origin = format!("http://{}", srv.http_addr);
+    own.headers_mut().insert("origin", origin.parse()?);
+    let (ws, _) = tokio_tungstenite::connect_async(own).await?;
+    drop(ws);
+    srv.shutdown().await;
+    Ok(())
+}

@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Path, State, WebSocketUpgrade};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
@@ -27,13 +27,66 @@ pub fn router(shared: Arc<Shared>) -> Router {
 async fn ws(
     State(shared): State<Arc<Shared>>,
     Path(session): Path<String>,
+    headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     if session.is_empty() || session.len() > MAX_SESSION_ID {
         return (StatusCode::BAD_REQUEST, "invalid session id").into_response();
     }
+    let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    if !origin_allowed(
+        text(header::ORIGIN),
+        text(header::HOST),
+        &shared.config.allowed_origins,
+    ) {
+        return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
+    }
     upgrade
         .max_message_size(HARD_FRAME_LIMIT)
         .max_frame_size(HARD_FRAME_LIMIT)
         .on_upgrade(move |socket| connection::serve(socket, session, shared))
+}
+
+/// Whether a WebSocket request from a page of `origin` may proceed: no origin (not a
+/// browser), the server's own origin (same host and port), or one configured.
+fn origin_allowed(origin: Option<&str>, host: Option<&str>, allowed: &[String]) -> bool {
+    let Some(origin) = origin else {
+        return true;
+    };
+    let authority = origin.split_once("://").map(|(_, rest)| rest);
+    if authority.is_some() && authority == host {
+        return true;
+    }
+    allowed
+        .iter()
+        .any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(origin))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin_allowed;
+
+    #[test]
+    fn same_origin_configured_or_no_origin_only() {
+        let host = Some("seduta.comune.example.it");
+        assert!(origin_allowed(None, host, &[]));
+        assert!(origin_allowed(
+            Some("https://seduta.comune.example.it"),
+            host,
+            &[]
+        ));
+        assert!(!origin_allowed(Some("https://evil.example"), host, &[]));
+        assert!(!origin_allowed(Some("null"), host, &[]));
+        assert!(!origin_allowed(
+            Some("https://seduta.comune.example.it.evil.example"),
+            host,
+            &[]
+        ));
+        let allowed = ["https://intranet.comune.example.it/".to_owned()];
+        assert!(origin_allowed(
+            Some("https://intranet.comune.example.it"),
+            host,
+            &allowed
+        ));
+    }
 }
