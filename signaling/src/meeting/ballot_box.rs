@@ -191,9 +191,8 @@ mod tests {
         BallotBox::open(3, kind, VoteMode::Open, true, &present(names), q, 0).expect("open")
     }
 
-    #[test]
-    fn three_for_one_against_one_abstaining_is_approved() {
-        let mut b = open(VoteKind::Deliberation, &["sindaco", "a1", "a2", "a3", "a4"]);
+    /// Sindaco, a1, a2 in favour; a3 against; a4 abstaining.
+    fn three_one_one(b: &mut BallotBox) {
         for (m, v) in [
             ("sindaco", Ballot::Favorevole),
             ("a1", Ballot::Favorevole),
@@ -203,6 +202,12 @@ mod tests {
         ] {
             b.cast(m, v, true, true).expect("cast");
         }
+    }
+
+    #[test]
+    fn three_for_one_against_one_abstaining_is_approved() {
+        let mut b = open(VoteKind::Deliberation, &["sindaco", "a1", "a2", "a3", "a4"]);
+        three_one_one(&mut b);
         let o = b.close(&RuleSettings::default(), 7, 10).expect("close");
         assert!(o.approved);
         assert_eq!(
@@ -218,15 +223,7 @@ mod tests {
             VoteKind::ImmediateExecutability,
             &["sindaco", "a1", "a2", "a3", "a4"],
         );
-        for (m, v) in [
-            ("sindaco", Ballot::Favorevole),
-            ("a1", Ballot::Favorevole),
-            ("a2", Ballot::Favorevole),
-            ("a3", Ballot::Contrario),
-            ("a4", Ballot::Astenuto),
-        ] {
-            b.cast(m, v, true, true).expect("cast");
-        }
+        three_one_one(&mut b);
         let o = b.close(&RuleSettings::default(), 7, 10).expect("close");
         assert!(!o.approved, "3 of 7 is not floor(7/2)+1");
     }

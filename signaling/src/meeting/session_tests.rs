@@ -40,6 +40,17 @@ fn admit(m: &mut Meeting, who: &str) {
     presence(m, who, PresenceInput::Identified { camera_on: true }, 0);
 }
 
+/// The segretario and the Sindaco in the chamber, `remote` admitted from afar.
+fn seated(remote: &[&str]) -> Meeting {
+    let mut m = giunta();
+    presence(&mut m, "segretario", PresenceInput::CheckedIn, 0);
+    presence(&mut m, "sindaco", PresenceInput::CheckedIn, 0);
+    for who in remote {
+        admit(&mut m, who);
+    }
+    m
+}
+
 fn quorum_of(outputs: &[MeetingOutput]) -> Option<QuorumCheck> {
     outputs.iter().rev().find_map(|o| match o {
         MeetingOutput::Quorum { check } => Some(*check),
@@ -146,12 +157,7 @@ fn a_session_from_admission_to_sealed_log() {
 
 #[test]
 fn losing_the_quorum_or_the_presiding_member_raises_an_alert_and_resume_needs_a_roll_call() {
-    let mut m = giunta();
-    presence(&mut m, "segretario", PresenceInput::CheckedIn, 0);
-    presence(&mut m, "sindaco", PresenceInput::CheckedIn, 0);
-    for who in ["a1", "a2", "a3"] {
-        admit(&mut m, who);
-    }
+    let mut m = seated(&["a1", "a2", "a3"]);
     m.handle(MeetingInput::Open, 1, AT).expect("open");
     let out = presence(&mut m, "sindaco", PresenceInput::DeclaredAway, 2);
     let alerts: Vec<Lost> = out
@@ -175,12 +181,7 @@ fn losing_the_quorum_or_the_presiding_member_raises_an_alert_and_resume_needs_a_
 
 #[test]
 fn refused_inputs_leave_no_trace() {
-    let mut m = giunta();
-    presence(&mut m, "segretario", PresenceInput::CheckedIn, 0);
-    presence(&mut m, "sindaco", PresenceInput::CheckedIn, 0);
-    for who in ["a1", "a2", "a3"] {
-        admit(&mut m, who);
-    }
+    let mut m = seated(&["a1", "a2", "a3"]);
     presence(&mut m, "a6", PresenceInput::Connected, 0);
     m.handle(MeetingInput::Open, 1, AT).expect("open");
     m.handle(MeetingInput::OpenItem { item: 2 }, 2, AT)
@@ -293,12 +294,7 @@ fn refused_inputs_leave_no_trace() {
 
 #[test]
 fn an_art78_abstainer_leaves_for_the_item_and_comes_back_at_the_next() {
-    let mut m = giunta();
-    presence(&mut m, "segretario", PresenceInput::CheckedIn, 0);
-    presence(&mut m, "sindaco", PresenceInput::CheckedIn, 0);
-    for who in ["a1", "a2", "a3", "a4"] {
-        admit(&mut m, who);
-    }
+    let mut m = seated(&["a1", "a2", "a3", "a4"]);
     m.handle(MeetingInput::Open, 1, AT).expect("open");
     m.handle(MeetingInput::OpenItem { item: 1 }, 2, AT)
         .expect("item");
