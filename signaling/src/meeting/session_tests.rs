@@ -51,6 +51,27 @@ fn seated(remote: &[&str]) -> Meeting {
     m
 }
 
+fn cast(m: &mut Meeting, member: &str, ballot: Ballot) -> Result<Vec<MeetingOutput>, MeetingError> {
+    let input = MeetingInput::Cast {
+        member: member.into(),
+        ballot,
+        on_camera: true,
+    };
+    m.handle(input, 4, AT)
+}
+
+fn open_vote(m: &mut Meeting, kind: VoteKind) {
+    m.handle(
+        MeetingInput::OpenVote {
+            kind,
+            mode: VoteMode::Open,
+        },
+        3,
+        AT,
+    )
+    .expect("vote opens");
+}
+
 fn quorum_of(outputs: &[MeetingOutput]) -> Option<QuorumCheck> {
     outputs.iter().rev().find_map(|o| match o {
         MeetingOutput::Quorum { check } => Some(*check),
@@ -83,15 +104,7 @@ fn a_session_from_admission_to_sealed_log() {
     m.handle(MeetingInput::OpenItem { item: 1 }, 2, AT)
         .expect("item");
     admit(&mut m, "a5");
-    m.handle(
-        MeetingInput::OpenVote {
-            kind: VoteKind::Deliberation,
-            mode: VoteMode::Open,
-        },
-        3,
-        AT,
-    )
-    .expect("vote");
+    open_vote(&mut m, VoteKind::Deliberation);
     for (who, ballot) in [
         ("sindaco", Ballot::Favorevole),
         ("a1", Ballot::Favorevole),
@@ -99,16 +112,7 @@ fn a_session_from_admission_to_sealed_log() {
         ("a3", Ballot::Contrario),
         ("a5", Ballot::Astenuto),
     ] {
-        m.handle(
-            MeetingInput::Cast {
-                member: who.into(),
-                ballot,
-                on_camera: true,
-            },
-            4,
-            AT,
-        )
-        .expect("cast");
+        cast(&mut m, who, ballot).expect("cast");
     }
     let out = m.handle(MeetingInput::CloseVote, 5, AT).expect("close");
     assert!(
@@ -116,26 +120,9 @@ fn a_session_from_admission_to_sealed_log() {
             .any(|o| matches!(o, MeetingOutput::VoteClosed { outcome, .. } if outcome.approved))
     );
 
-    m.handle(
-        MeetingInput::OpenVote {
-            kind: VoteKind::ImmediateExecutability,
-            mode: VoteMode::Open,
-        },
-        6,
-        AT,
-    )
-    .expect("vote");
+    open_vote(&mut m, VoteKind::ImmediateExecutability);
     for who in ["sindaco", "a1", "a2"] {
-        m.handle(
-            MeetingInput::Cast {
-                member: who.into(),
-                ballot: Ballot::Favorevole,
-                on_camera: true,
-            },
-            7,
-            AT,
-        )
-        .expect("cast");
+        cast(&mut m, who, Ballot::Favorevole).expect("cast");
     }
     let out = m.handle(MeetingInput::CloseVote, 8, AT).expect("close");
     assert!(
@@ -186,25 +173,8 @@ fn refused_inputs_leave_no_trace() {
     m.handle(MeetingInput::Open, 1, AT).expect("open");
     m.handle(MeetingInput::OpenItem { item: 2 }, 2, AT)
         .expect("item");
-    m.handle(
-        MeetingInput::OpenVote {
-            kind: VoteKind::Deliberation,
-            mode: VoteMode::Open,
-        },
-        3,
-        AT,
-    )
-    .expect("vote");
-    m.handle(
-        MeetingInput::Cast {
-            member: "a1".into(),
-            ballot: Ballot::Favorevole,
-            on_camera: true,
-        },
-        4,
-        AT,
-    )
-    .expect("cast");
+    open_vote(&mut m, VoteKind::Deliberation);
+    cast(&mut m, "a1", Ballot::Favorevole).expect("cast");
     let logged = m.log().entries().len();
     let refusals = [
         (
@@ -301,15 +271,7 @@ fn an_art78_abstainer_leaves_for_the_item_and_comes_back_at_the_next() {
     m.handle(MeetingInput::Abstain { who: "a4".into() }, 3, AT)
         .expect("art78");
     assert_eq!(m.quorum().counted, 4);
-    m.handle(
-        MeetingInput::OpenVote {
-            kind: VoteKind::Deliberation,
-            mode: VoteMode::Open,
-        },
-        4,
-        AT,
-    )
-    .expect("vote");
+    open_vote(&mut m, VoteKind::Deliberation);
     let err = m
         .handle(
             MeetingInput::Cast {
