@@ -1,5 +1,7 @@
 // The call grid: one tile per participant (and one per shared screen), with name,
-// role, speaking, mute, camera and connection-quality indicators.
+// role, speaking, mute, camera and connection-quality indicators. A placer may
+// hide a tile (someone not admitted) or put it elsewhere (the segretario's lobby
+// queue); a hidden tile's video is paused at the server.
 
 import { t } from "./i18n.js";
 
@@ -16,6 +18,8 @@ export class Grid {
     this.people = new Map(); // participant id -> participant
     this.selfId = null;
     this.trackOfTile = new Map(); // tile key -> track id
+    this.notes = new Map(); // participant id -> short presence note
+    this.placer = null; // (participantId, source) => "main" | "hidden" | Element
     this.resize = new ResizeObserver((entries) => entries.forEach((e) => this.reportSize(e.target)));
     this.visible = new IntersectionObserver((entries) => entries.forEach((e) => this.reportSize(e.target, !e.isIntersecting)));
   }
@@ -58,7 +62,7 @@ export class Grid {
         <span class="flags"></span>
       </figcaption>`;
     this.tiles.set(key, tile);
-    this.root.appendChild(tile);
+    this.place(tile);
     const p = this.people.get(participantId);
     if (p) this.decorate(tile, p);
     this.layout();
@@ -74,6 +78,39 @@ export class Grid {
     this.layout();
   }
 
+  setPlacer(placer) {
+    this.placer = placer;
+    this.applyPlacement();
+  }
+
+  // Puts every tile where the placer says (after the meeting state changed).
+  applyPlacement() {
+    for (const tile of this.tiles.values()) this.place(tile);
+    this.layout();
+  }
+
+  place(tile) {
+    const where = this.placer?.(tile.dataset.participant, tile.dataset.source) ?? "main";
+    const parent = where instanceof Element ? where : this.root;
+    if (tile.parentNode !== parent) {
+      parent.appendChild(tile);
+      const video = tile.querySelector("video");
+      if (video.srcObject && video.paused) video.play().catch(() => {});
+    }
+    tile.hidden = where === "hidden";
+    tile.classList.toggle("queued", parent !== this.root);
+  }
+
+  // A short presence note on a participant's tile ("assente temporaneamente"); "" clears it.
+  setNote(participantId, text) {
+    if ((this.notes.get(participantId) || "") === (text || "")) return;
+    if (text) this.notes.set(participantId, text);
+    else this.notes.delete(participantId);
+    const tile = this.tiles.get(participantId);
+    const p = this.people.get(participantId);
+    if (tile && p) this.decorate(tile, p);
+  }
+
   decorate(tile, p) {
     const isSelf = p.id === this.selfId;
     const source = tile.dataset.source;
@@ -85,6 +122,17 @@ export class Grid {
     if (p.video_muted && source !== "screen") flags.push(`<span class="flag camoff" role="img" title="${t("call.camoff")}" aria-label="${t("call.camoff")}">${CAMERA_OFF}</span>`);
     if (p.connection === "reconnecting") flags.push(`<span class="flag reconnecting">${t("call.participant.reconnecting")}</span>`);
     tile.querySelector(".flags").innerHTML = flags.join("");
+    const note = source === "screen" ? "" : this.notes.get(p.id) || "";
+    let noteEl = tile.querySelector(".note");
+    if (note && !noteEl) {
+      noteEl = document.createElement("span");
+      noteEl.className = "note";
+      tile.querySelector(".role").after(noteEl);
+    }
+    if (noteEl) {
+      noteEl.textContent = note;
+      noteEl.hidden = !note;
+    }
     tile.dataset.initials = p.name
       .split(/\s+/)
       .filter((w) => /^\p{Lu}/u.test(w))
@@ -188,10 +236,11 @@ export class Grid {
   }
 
   layout() {
-    const n = [...this.tiles.values()].filter((t) => t.dataset.source !== "screen").length;
+    const shown = [...this.tiles.values()].filter((t) => t.parentNode === this.root && !t.hidden);
+    const n = shown.filter((t) => t.dataset.source !== "screen").length;
     const cols = n <= 1 ? 1 : n <= 4 ? 2 : n <= 9 ? 3 : 4;
     this.root.style.setProperty("--cols", cols);
-    this.root.classList.toggle("has-screen", [...this.tiles.values()].some((t) => t.dataset.source === "screen"));
+    this.root.classList.toggle("has-screen", shown.some((t) => t.dataset.source === "screen"));
   }
 
   clearRemote() {

@@ -1,6 +1,8 @@
 // The app: prejoin → join → call, with reconnection. Diagnostics for support and
-// tests are on `window.seduta` (state, peer connections, participants, track map);
-// it exposes nothing the page does not already hold.
+// tests are on `window.seduta` (state, peer connections, participants, track map,
+// the last MeetingView, own presence, last action result); it exposes nothing the
+// page does not already hold. The meeting features (lobby, votes, console) live in
+// meeting/client.js and are active only for stored sessions.
 
 import { applyTexts, currentLang, errorText, onLangChange, setLang, t } from "./i18n.js";
 import { claimsOf, readToken } from "./token.js";
@@ -9,6 +11,7 @@ import { Publisher } from "./publisher.js";
 import { Subscriber } from "./subscriber.js";
 import { Prejoin } from "./prejoin.js";
 import { Grid } from "./grid.js";
+import { MeetingClient } from "./meeting/client.js";
 
 const $ = (id) => document.getElementById(id);
 const VIEWS = ["view-notoken", "view-error", "view-prejoin", "view-call", "view-left"];
@@ -31,6 +34,7 @@ const app = {
   grid: null,
   prejoin: null,
   peerTimer: null,
+  meeting: null,
 };
 
 window.seduta = {
@@ -45,6 +49,21 @@ window.seduta = {
   },
   participants: () => [...app.participants.values()],
   tracks: () => app.subscriber?.tracks() ?? {},
+  get role() {
+    return app.me?.role ?? app.claims?.role ?? null;
+  },
+  get meeting() {
+    return app.meeting?.state.view ?? null;
+  },
+  get presence() {
+    return app.meeting?.state.presence ?? null;
+  },
+  get alerts() {
+    return app.meeting?.state.lostNow() ?? [];
+  },
+  get lastAction() {
+    return app.meeting?.actions.last ?? null;
+  },
 };
 
 function show(view) {
@@ -59,10 +78,15 @@ function setState(state) {
   banner.textContent = state === "reconnecting" ? t("call.reconnecting") : "";
 }
 
+// Codes after which retrying with the same link cannot help.
+const FINAL = new Set(["token_revoked", "token_expired", "token_invalid", "token_wrong_audience", "token_wrong_session"]);
+
 function fail(code) {
   teardown();
+  app.meeting?.reset();
   setState("error");
   $("error-text").textContent = errorText(code);
+  $("error-retry").hidden = FINAL.has(code);
   show("view-error");
 }
 
@@ -75,6 +99,7 @@ async function start() {
     $("lang-switch").textContent = lang === "it" ? "EN" : "IT";
     updateControls();
     app.grid?.refreshTexts();
+    app.meeting?.refresh();
     if ($("prejoin-role") && app.claims) $("prejoin-role").textContent = t(`role.${app.claims.role}`);
     if (app.state === "reconnecting") setState("reconnecting");
   });
@@ -90,6 +115,22 @@ async function start() {
   app.grid = new Grid($("grid"), $("audio-sink"), (track, wish) =>
     app.signaling?.send({ type: "subscribe", track, max_height: wish.max_height, paused: wish.paused }),
   );
+  app.meeting = new MeetingClient({
+    grid: app.grid,
+    send: (m) => app.signaling?.send(m) ?? false,
+    localTrack: () => app.stream?.getVideoTracks()[0] ?? null,
+    els: {
+      call: $("view-call"),
+      bar: $("meeting-bar"),
+      side: $("meeting-side"),
+      screen: $("meeting-screen"),
+      screenText: $("meeting-screen-text"),
+      screenPreview: $("meeting-screen-preview"),
+      console: $("console-panel"),
+      error: $("action-error"),
+    },
+  });
+  document.body.classList.toggle("room-mode", app.claims.role === "room");
   $("error-retry").onclick = () => location.reload();
   $("join-button").onclick = join;
   $("leave-button").onclick = leave;
@@ -127,6 +168,7 @@ async function join() {
   app.audioMuted = false;
   app.videoMuted = app.stream.getVideoTracks().length === 0;
   setState("joining");
+  if (app.claims.role === "room") document.documentElement.requestFullscreen?.().catch(() => {});
   try {
     await connect(false);
     show("view-call");
@@ -148,6 +190,7 @@ async function connect(resume) {
   signaling.addEventListener("lost", (ev) => onLost(ev.detail.fatal));
 
   app.me = joined.participant;
+  app.meeting.joined(joined.participant, resume);
   app.participants = new Map();
   app.grid.clearRemote();
   app.grid.upsertParticipant(joined.participant, true);
@@ -207,6 +250,7 @@ function onMessage(msg) {
       if (msg.code === "media_lost") onLost(null);
       break;
     default:
+      app.meeting?.handle(msg);
       break;
   }
 }
@@ -234,6 +278,7 @@ async function onLost(fatal) {
     return;
   }
   setState("reconnecting");
+  app.meeting?.lost();
   closePeers();
   for (let attempt = 0; app.state === "reconnecting"; attempt++) {
     await new Promise((r) => setTimeout(r, BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)]));
@@ -274,6 +319,7 @@ function leave() {
   app.signaling?.send({ type: "leave" });
   setState("left");
   teardown();
+  app.meeting?.reset();
   if (app.me) app.grid.removeParticipant(app.me.id);
   show("view-left");
 }
@@ -295,6 +341,7 @@ async function toggleCamera() {
     if (track) app.stream?.addTrack(track);
     app.grid.setLocalVideo(track || null);
     app.videoMuted = !on;
+    app.meeting?.refresh();
   } catch {
     app.videoMuted = true;
   }

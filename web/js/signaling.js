@@ -61,10 +61,13 @@ export class Signaling extends EventTarget {
     });
   }
 
+  // Returns whether the message went out (false: the socket is not open).
   send(msg) {
     if (this.ws && this.ws.readyState === WebSocket.OPEN) {
       this.ws.send(JSON.stringify(msg));
+      return true;
     }
+    return false;
   }
 
   // Pings regularly; silence for three heartbeats means the path is gone even if

@@ -1,0 +1,47 @@
+// Console: the session's state and its commands — phase, quorum with "Verifica
+// numero legale", open / suspend / resume / close, and the alerts (quorum,
+// presiding member or segretario lost) with the suggestion to suspend.
+
+import { actButton, h } from "../dom.js";
+import { t } from "../i18n.js";
+import { phaseBadge, quorumBadge } from "../meeting/bar.js";
+import { lostText, timeText } from "../meeting/labels.js";
+
+export function statusSection(state, lastCheck) {
+  const view = state.view;
+  const phase = view.phase;
+  const buttons = [];
+  if (phase === "convened") {
+    buttons.push(actButton(t("console.open_session"), { kind: "open_session" }, { testid: "open-session", cls: "primary" }));
+  }
+  if (phase === "open") {
+    buttons.push(actButton(t("console.suspend"), { kind: "suspend" }, { testid: "suspend", confirm: "console.suspend.confirm" }));
+  }
+  if (phase === "suspended") {
+    buttons.push(actButton(t("console.resume"), { kind: "resume" }, { testid: "resume", cls: "primary", confirm: "console.resume.confirm" }));
+  }
+  if (phase === "open" || phase === "suspended") {
+    buttons.push(actButton(t("console.close_session"), { kind: "close_session" }, { testid: "close-session", cls: "danger", confirm: "console.close_session.confirm" }));
+  }
+  const lost = state.lostNow();
+  return [
+    h("div", { class: "status-line" }, phaseBadge(phase), h("span", { class: "muted" }, view.seat ? t("console.seat", { seat: view.seat }) : null)),
+    lost.length
+      ? h("div", { class: "alert-box", role: "alert", testid: "alerts" },
+          h("strong", null, lost.map(lostText).join(" · ")),
+          h("p", null, t("console.alert.suggest")),
+          actButton(t("console.suspend"), { kind: "suspend" }, { testid: "alert-suspend", cls: "danger", confirm: "console.suspend.confirm" }),
+        )
+      : null,
+    h("div", { class: "status-line" },
+      quorumBadge(view.quorum),
+      phase !== "closed" ? actButton(t("console.check_quorum"), { kind: "check_quorum" }, { testid: "check-quorum" }) : null,
+    ),
+    lastCheck
+      ? h("p", { class: "muted small", testid: "quorum-check" }, t("console.quorum_checked", { time: timeText(lastCheck.at), result: t(lastCheck.reached ? "quorum.word.reached" : "quorum.word.missing"), counted: lastCheck.counted, required: lastCheck.required }))
+      : null,
+    phase === "suspended" ? h("p", { class: "muted" }, t("console.resume.hint")) : null,
+    phase === "convened" && !view.quorum?.reached ? h("p", { class: "muted" }, t("console.open.hint")) : null,
+    buttons.length ? h("div", { class: "button-row" }, buttons) : null,
+  ];
+}
