@@ -112,6 +112,7 @@ async function start() {
     return;
   }
   $("session-title").textContent = app.claims.session;
+  $("session-title").dataset.fallback = app.claims.session;
   app.grid = new Grid($("grid"), $("audio-sink"), (track, wish) =>
     app.signaling?.send({ type: "subscribe", track, max_height: wish.max_height, paused: wish.paused }),
   );
@@ -121,6 +122,7 @@ async function start() {
     localTrack: () => app.stream?.getVideoTracks()[0] ?? null,
     els: {
       call: $("view-call"),
+      title: $("session-title"),
       bar: $("meeting-bar"),
       side: $("meeting-side"),
       screen: $("meeting-screen"),

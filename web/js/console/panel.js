@@ -34,10 +34,19 @@ export class ConsolePanel {
       attendance: section("attendance"),
     };
     this.lobby = new LobbyQueue(this.sections.lobby.body);
-    root.replaceChildren(
-      h("header", { class: "console-head" }, this.title, this.back),
-      ...Object.values(this.sections).map((s) => s.el),
-    );
+    this.head = h("header", { class: "console-head" }, this.title, this.back);
+    root.replaceChildren(this.head);
+  }
+
+  // While a vote is open it comes first; otherwise the lobby and attendance do.
+  arrange(voting) {
+    const s = this.sections;
+    const order = voting
+      ? [s.status, s.vote, s.lobby, s.attendance, s.agenda, s.results]
+      : [s.status, s.lobby, s.attendance, s.agenda, s.vote, s.results];
+    const now = [...this.root.children].slice(1);
+    if (order.every((sec, i) => now[i] === sec.el)) return;
+    for (const sec of order) this.root.appendChild(sec.el);
   }
 
   // After an accepted check_quorum: keep what it found.
@@ -61,6 +70,7 @@ export class ConsolePanel {
     s.agenda.title.textContent = t("agenda.title");
     s.results.title.textContent = t("results.title");
     s.attendance.title.textContent = t("attendance.title");
+    this.arrange(!!view.vote);
     patch(s.status.body, statusSection(state, this.lastCheck));
     const lobbyChanged = this.lobby.render(state);
     patch(s.vote.body, votePanel(state));

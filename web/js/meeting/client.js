@@ -20,7 +20,7 @@ const ERROR_SHOWN_MS = 15_000;
 const HIDDEN_STATES = new Set(["lobby", "absent", "abstaining"]);
 
 export class MeetingClient {
-  // els: {call, bar, side, screen, screenText, screenPreview, console, error}
+  // els: {call, title, bar, side, screen, screenText, screenPreview, console, error}
   constructor({ grid, els, send, localTrack }) {
     this.grid = grid;
     this.els = els;
@@ -127,6 +127,7 @@ export class MeetingClient {
     const segretario = state.role === "segretario";
     const room = state.role === "room";
     els.call.classList.toggle("has-meeting", active);
+    if (els.title) els.title.textContent = state.view?.title ?? els.title.dataset.fallback ?? "";
     els.call.classList.toggle("console-mode", active && segretario);
     if (active && segretario) {
       this.panel ??= new ConsolePanel(els.console);

@@ -19,6 +19,7 @@ export function renderScreen({ root, text, preview }, state, localTrack) {
   root.dataset.screen = kind || "";
   if (!kind) {
     preview.srcObject = null;
+    text.replaceChildren();
     return;
   }
   const view = state.view;
