@@ -170,7 +170,7 @@ async function join() {
   app.audioMuted = false;
   app.videoMuted = app.stream.getVideoTracks().length === 0;
   setState("joining");
-  if (app.claims.role === "room") document.documentElement.requestFullscreen?.().catch(() => {});
+  if (app.claims.role === "room") document.documentElement.requestFullscreen?.()?.catch(() => {});
   try {
     await connect(false);
     show("view-call");
