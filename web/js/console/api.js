@@ -89,7 +89,7 @@ export async function api(method, path, body) {
 }
 
 // Codes whose server message carries a useful detail (which rule, which field).
-const DETAILED = new Set(["weak_password", "invalid_input", "bad_request", "invalid_request", "validation"]);
+const DETAILED = new Set(["weak_password", "invalid_request", "invalid_date", "invalid_agenda", "conflict"]);
 
 // An API error in words: ours for the codes we know (with the server's detail where
 // it helps), else the server's message.

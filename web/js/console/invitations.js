@@ -76,7 +76,7 @@ export class Invitations {
     const body = {};
     if (participantId) body.participant_id = participantId;
     const hours = Number(this.ttl.value);
-    if (this.ttl.value && Number.isFinite(hours) && hours > 0) body.ttl_hours = hours;
+    if (this.ttl.value && Number.isFinite(hours) && hours >= 1) body.ttl_hours = Math.round(hours);
     button.disabled = true;
     try {
       const made = await api("POST", `/api/sessions/${encodeURIComponent(this.sessionId)}/invitations`, body);
