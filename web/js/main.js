@@ -85,8 +85,11 @@ function fail(code) {
   teardown();
   app.meeting?.reset();
   setState("error");
+  $("error-title").dataset.i18n = code === "session_closed" ? "closed.title" : "error.title";
+  $("error-title").textContent = t($("error-title").dataset.i18n);
   $("error-text").textContent = errorText(code);
-  $("error-retry").hidden = FINAL.has(code);
+  $("error-retry").hidden = FINAL.has(code) || code === "session_closed";
+  $("error-console").hidden = !sessionStorage.getItem("seduta.staff");
   show("view-error");
 }
 
