@@ -31,7 +31,7 @@ export class LobbyQueue {
     for (const p of waiting) {
       let entry = this.rows.get(p.id);
       if (!entry) {
-        const slot = h("div", { class: "lobby-video", "aria-label": t("lobby.video", { name: p.name }) });
+        const slot = h("div", { class: "lobby-video", role: "group", "aria-label": t("lobby.video", { name: p.name }) });
         const info = h("div", { class: "lobby-info" });
         const row = h("li", { class: "lobby-row", testid: `lobby-row-${p.id}` }, slot, info);
         entry = { row, slot, info };
