@@ -24,14 +24,67 @@ enum Command {
     Serve(ServeArgs),
     /// Mint a join token for one participant of one session.
     Token(TokenArgs),
-    /// Check an exported attendance log (JSON Lines) and name its first broken link.
+    /// Check an attendance log (an exported JSON Lines file, or a session's log in the
+    /// database) and name its first broken link.
     Verify(VerifyArgs),
+    /// Mint invitation links for a stored session (revocable, one session only).
+    Invite(InviteArgs),
+    /// Convene a session of an organ, with its agenda.
+    Session(SessionArgs),
 }
 
 #[derive(Debug, Args)]
 struct VerifyArgs {
+    #[command(flatten)]
+    common: Common,
     /// The exported log file.
-    file: PathBuf,
+    #[arg(required_unless_present = "session")]
+    file: Option<PathBuf>,
+    /// Verify this session's log in the database instead.
+    #[arg(long, conflicts_with = "file")]
+    session: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct InviteArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Session id.
+    #[arg(long)]
+    session: String,
+    /// One participant (default: everyone but the segretario).
+    #[arg(long)]
+    participant: Option<String>,
+    /// Validity in hours.
+    #[arg(long, default_value_t = 48)]
+    ttl_hours: u64,
+}
+
+#[derive(Debug, Args)]
+struct SessionArgs {
+    #[command(flatten)]
+    common: Common,
+    /// The organ (e.g. giunta-demo).
+    #[arg(long)]
+    organ: String,
+    /// Title.
+    #[arg(long)]
+    title: String,
+    /// Date and time, RFC 3339 (e.g. 2026-03-12T09:00:00+01:00).
+    #[arg(long)]
+    at: String,
+    /// Seat (sede).
+    #[arg(long)]
+    seat: String,
+    /// prima or seconda.
+    #[arg(long, default_value = "prima")]
+    convocation: String,
+    /// The segretario's staff account name.
+    #[arg(long)]
+    segretario: String,
+    /// An agenda item's subject; repeat for each item, in order.
+    #[arg(long = "item")]
+    items: Vec<String>,
 }
 
 /// Settings shared by `serve` and `token`.
@@ -49,6 +102,9 @@ struct Common {
     /// Base URL people use to reach the server, for printed links.
     #[arg(long, env = "SEDUTA_PUBLIC_URL")]
     public_url: Option<String>,
+    /// PostgreSQL URL (default: the SQLite file seduta.db in the data directory).
+    #[arg(long, env = "SEDUTA_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -131,8 +187,10 @@ struct TokenArgs {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args).await,
-        Command::Token(args) => token(args),
-        Command::Verify(args) => verify(args),
+        Command::Token(args) => token(args).await,
+        Command::Verify(args) => verify(args).await,
+        Command::Invite(args) => invite(args).await,
+        Command::Session(args) => convene(args).await,
     }
 }
 
@@ -149,6 +207,9 @@ fn base_config(common: &Common) -> anyhow::Result<Config> {
     }
     if let Some(url) = &common.public_url {
         config.public_url = Some(url.clone());
+    }
+    if let Some(url) = &common.database_url {
+        config.database_url = Some(url.clone());
     }
     Ok(config)
 }
@@ -216,6 +277,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     init_logging(config.log_json);
     let demo_enabled = config.demo;
     let public_url = config.public_url.clone();
+    let data_dir = config.data_dir.clone();
     let server = server::start(config).await?;
     let base = public_url.unwrap_or_else(|| server.local_url());
 
@@ -227,16 +289,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if demo_enabled {
         match server.issuer() {
             Some(issuer) => {
-                println!();
-                println!(
-                    "Giunta dimostrativa / demo Giunta (sessione {}):",
-                    demo::SESSION
-                );
-                for (member, url) in demo::links(issuer, &base)? {
-                    println!("  {} — {}:", member.name, member.office);
-                    println!("    {url}");
-                }
-                println!();
+                let demo = demo::seed(server.store(), issuer, &base, &data_dir).await?;
+                print_demo(&demo, &base);
             }
             None => println!("(demo links need the HS256 secret; a public key is configured)"),
         }
@@ -262,7 +316,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
 }
 
-fn token(args: TokenArgs) -> anyhow::Result<()> {
+async fn token(args: TokenArgs) -> anyhow::Result<()> {
     let config = base_config(&args.common)?;
     if config.jwt_public_key.is_some() {
         bail!(
@@ -277,15 +331,26 @@ fn token(args: TokenArgs) -> anyhow::Result<()> {
     };
     let secret = config.hs256_secret()?;
     let issuer = TokenIssuer::hs256(&secret, config.jwt_audience.clone());
-    let token = issuer
-        .mint(
-            &args.sub,
-            &args.session,
-            role,
-            &args.name,
-            Duration::from_secs(args.ttl),
-        )
-        .context("minting the token")?;
+    let ttl = Duration::from_secs(args.ttl);
+    let store = config.open_store().await?;
+    let token = match store.participant(&args.session, &args.sub).await? {
+        // A stored session admits only through a stored (revocable) invitation.
+        Some(p) => {
+            if p.role != role {
+                bail!("{} is a {} in session {}, not a {role}", p.id, p.role, args.session);
+            }
+            let link = seduta_signaling::mint_link(&store, Some(&issuer), "", &args.session, &p, ttl)
+                .await
+                .context("minting the invitation")?;
+            link.token
+        }
+        None if store.session(&args.session).await?.is_some() => {
+            bail!("{} is not a participant of session {}", args.sub, args.session)
+        }
+        None => issuer
+            .mint(&args.sub, &args.session, role, &args.name, ttl)
+            .context("minting the token")?,
+    };
     if args.link {
         let Some(base) = config.public_url else {
             bail!("--link needs --public-url (or public_url in the configuration)");
@@ -297,11 +362,21 @@ fn token(args: TokenArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn verify(args: VerifyArgs) -> anyhow::Result<()> {
+async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     use seduta_signaling::attendance;
-    let text = std::fs::read_to_string(&args.file)
-        .with_context(|| format!("reading {}", args.file.display()))?;
-    let verified = attendance::read_jsonl(&text).and_then(|entries| attendance::verify(&entries));
+    let verified = match (&args.file, &args.session) {
+        (Some(file), _) => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            attendance::read_jsonl(&text).and_then(|entries| attendance::verify(&entries))
+        }
+        (None, Some(session)) => {
+            let store = base_config(&args.common)?.open_store().await?;
+            let entries = store.log(session).await.context("reading the log")?;
+            attendance::verify(&entries)
+        }
+        (None, None) => bail!("give a log file or --session"),
+    };
     match verified {
         Ok(v) => {
             println!(
@@ -322,4 +397,82 @@ fn verify(args: VerifyArgs) -> anyhow::Result<()> {
             broken.reason
         ),
     }
+}
+
+fn print_demo(demo: &demo::Demo, base: &str) {
+    println!();
+    println!("Giunta dimostrativa / demo Giunta (sessione {}):", demo.session);
+    println!("  Segretario (console della seduta / session console):");
+    println!("    {}", demo.segretario_link);
+    for (name, office, url) in &demo.links {
+        println!("  {name} — {office}:");
+        println!("    {url}");
+    }
+    println!();
+    println!("Console del personale / staff console: {}/console", base.trim_end_matches('/'));
+    for s in &demo.staff {
+        println!("  {} ({}): utente / user {:?}, password {:?}", s.display_name, s.role, s.username, s.password);
+    }
+    println!();
+}
+
+async fn invite(args: InviteArgs) -> anyhow::Result<()> {
+    let config = base_config(&args.common)?;
+    if config.jwt_public_key.is_some() {
+        bail!("this installation verifies tokens with a public key; invitations are minted by the external issuer");
+    }
+    let issuer = TokenIssuer::hs256(&config.hs256_secret()?, config.jwt_audience.clone());
+    let Some(base) = config.public_url.clone() else {
+        bail!("invitation links need --public-url (or public_url in the configuration)");
+    };
+    let store = config.open_store().await?;
+    if store.session(&args.session).await?.is_none() {
+        bail!("no session {:?} in the database", args.session);
+    }
+    let people = store.participants(&args.session).await?;
+    let targets: Vec<_> = people
+        .iter()
+        .filter(|p| match &args.participant {
+            Some(id) => &p.id == id,
+            None => p.role != Role::Segretario,
+        })
+        .collect();
+    if targets.is_empty() {
+        bail!("no such participant in session {:?}", args.session);
+    }
+    let ttl = Duration::from_secs(args.ttl_hours.clamp(1, 744) * 3600);
+    for p in targets {
+        let link = seduta_signaling::mint_link(&store, Some(&issuer), &base, &args.session, p, ttl)
+            .await
+            .context("minting the invitation")?;
+        println!("{} ({}) [invito / invitation {}]:", p.name, p.role, link.jti);
+        println!("  {}", link.link);
+    }
+    Ok(())
+}
+
+async fn convene(args: SessionArgs) -> anyhow::Result<()> {
+    let config = base_config(&args.common)?;
+    let store = config.open_store().await?;
+    let Some(segretario) = store.staff_by_username(&args.segretario).await? else {
+        bail!("no staff account {:?}", args.segretario);
+    };
+    let request = seduta_signaling::NewSession {
+        organ_id: args.organ,
+        title: args.title,
+        scheduled_at: args.at,
+        seat: args.seat,
+        convocation: args.convocation,
+        agenda: args
+            .items
+            .into_iter()
+            .zip(1..)
+            .map(|(subject, number)| seduta_signaling::store::AgendaItem { number, subject })
+            .collect(),
+    };
+    let record = seduta_signaling::convene(&store, &request, &segretario.id, &segretario.display_name)
+        .await
+        .context("convening the session")?;
+    println!("{}", record.id);
+    Ok(())
 }

@@ -28,8 +28,13 @@ pub struct Config {
     pub tls_cert: Option<PathBuf>,
     /// PEM private key.
     pub tls_key: Option<PathBuf>,
-    /// Where the server keeps its state (the generated token secret, later the database).
+    /// Where the server keeps its state: the generated token secret and, unless
+    /// `database_url` is set, the SQLite database `seduta.db`.
     pub data_dir: PathBuf,
+    /// `postgres://…` (or `sqlite://…`) to use instead of the embedded SQLite file.
+    pub database_url: Option<String>,
+    /// Hours a staff login stays valid.
+    pub staff_session_hours: u64,
     /// HS256 secret for join tokens; generated in `data_dir` when absent.
     pub jwt_secret: Option<String>,
     /// PEM public key: when set, tokens are verified with it and minted elsewhere.
@@ -62,6 +67,8 @@ impl Default for Config {
             tls_cert: None,
             tls_key: None,
             data_dir: PathBuf::from("seduta-data"),
+            database_url: None,
+            staff_session_hours: 10,
             jwt_secret: None,
             jwt_public_key: None,
             jwt_algorithm: None,
@@ -92,6 +99,25 @@ impl Config {
     /// The join timeout as a duration.
     pub fn join_timeout(&self) -> Duration {
         Duration::from_secs(self.join_timeout_secs)
+    }
+
+    /// Opens the store: `database_url`, or `seduta.db` in `data_dir` (created).
+    pub async fn open_store(&self) -> anyhow::Result<seduta_signaling::store::Store> {
+        use seduta_signaling::store::Store;
+        match &self.database_url {
+            Some(url) => Store::open(url)
+                .await
+                .context("opening the database at database_url"),
+            None => {
+                std::fs::create_dir_all(&self.data_dir).with_context(|| {
+                    format!("creating the data directory {}", self.data_dir.display())
+                })?;
+                let path = self.data_dir.join("seduta.db");
+                Store::open_sqlite_file(&path)
+                    .await
+                    .with_context(|| format!("opening the database {}", path.display()))
+            }
+        }
     }
 
     /// The HS256 secret: configured, or read from (and first written to) `data_dir`.
@@ -125,11 +151,27 @@ impl Config {
     }
 }
 
-/// Writes a file readable by its owner only.
+/// Writes a new file readable by its owner only (refuses to overwrite).
 fn write_private(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    write_owner_only(path, bytes, false)
+}
+
+/// Writes a file readable by its owner only; `replace` allows overwriting (through
+/// a temporary file, so a reader never sees half of it).
+pub(crate) fn write_owner_only(
+    path: &std::path::Path,
+    bytes: &[u8],
+    replace: bool,
+) -> anyhow::Result<()> {
     use std::io::Write;
     #[cfg(unix)]
     use std::os::unix::fs::OpenOptionsExt;
+    if replace {
+        let tmp = path.with_extension("tmp");
+        let _ = std::fs::remove_file(&tmp);
+        write_owner_only(&tmp, bytes, false)?;
+        return std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()));
+    }
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]

@@ -4,9 +4,10 @@ use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use seduta_sfu::{Sfu, SfuConfig};
-use seduta_signaling::auth::{TokenIssuer, TokenVerifier, VerifierKey};
-use seduta_signaling::{Signaling, SignalingConfig};
+use seduta_sfu::{Sfu, SfuConfig, SfuHandle};
+use seduta_signaling::auth::{StaffTokens, TokenIssuer, TokenVerifier, VerifierKey};
+use seduta_signaling::store::Store;
+use seduta_signaling::{ControlPlane, Signaling, SignalingConfig};
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
@@ -22,6 +23,8 @@ pub struct Server {
     /// `true` when serving HTTPS.
     pub tls: bool,
     issuer: Option<TokenIssuer>,
+    sfu: SfuHandle,
+    store: Store,
     handle: axum_server::Handle<SocketAddr>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -30,6 +33,16 @@ impl Server {
     /// The token issuer, when the server holds the HS256 secret.
     pub fn issuer(&self) -> Option<&TokenIssuer> {
         self.issuer.as_ref()
+    }
+
+    /// The store (sessions, people, the attendance log).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The media plane's handle (tests drive it directly, below the meeting logic).
+    pub fn sfu(&self) -> SfuHandle {
+        self.sfu.clone()
     }
 
     /// The base URL of the web client as reached on the bound address.
@@ -56,6 +69,12 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
     let (key, issuer) = token_keys(&config)?;
     let verifier = TokenVerifier::new(&key, &config.jwt_audience)
         .context("loading the token verification key")?;
+    let store = config.open_store().await?;
+    // Staff tokens are always signed with the server's own secret.
+    let staff_tokens = StaffTokens::new(
+        &config.hs256_secret()?,
+        Duration::from_secs(config.staff_session_hours.max(1) * 3600),
+    );
 
     let (sfu, events) = Sfu::start(SfuConfig {
         udp_bind: config.udp_bind,
@@ -67,6 +86,20 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
     .context("starting the media plane")?;
     let udp_addr = sfu.udp_addr();
     let tcp_addr = sfu.tcp_addr();
+
+    let tls_files = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some((cert.clone(), key.clone())),
+        (None, None) => None,
+        _ => bail!("tls_cert and tls_key must be given together"),
+    };
+    let listener = TcpListener::bind(config.http_bind)
+        .with_context(|| format!("binding the HTTP listener on {}", config.http_bind))?;
+    listener.set_nonblocking(true)?;
+    let http_addr = listener.local_addr()?;
+    let public_url = config.public_url.clone().unwrap_or_else(|| {
+        let scheme = if tls_files.is_some() { "https" } else { "http" };
+        format!("{scheme}://{http_addr}")
+    });
 
     let signaling = Signaling::start(
         SignalingConfig {
@@ -81,22 +114,19 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
             ..SignalingConfig::default()
         },
         verifier,
-        sfu,
+        sfu.clone(),
         events,
+        ControlPlane {
+            store: store.clone(),
+            issuer: issuer.clone(),
+            staff_tokens,
+            public_url,
+        },
     );
-    let tls_files = match (&config.tls_cert, &config.tls_key) {
-        (Some(cert), Some(key)) => Some((cert.clone(), key.clone())),
-        (None, None) => None,
-        _ => bail!("tls_cert and tls_key must be given together"),
-    };
     let app = signaling
         .router()
         .merge(crate::web::router(tls_files.is_some()));
 
-    let listener = TcpListener::bind(config.http_bind)
-        .with_context(|| format!("binding the HTTP listener on {}", config.http_bind))?;
-    listener.set_nonblocking(true)?;
-    let http_addr = listener.local_addr()?;
     let handle = axum_server::Handle::new();
     let service = app.into_make_service();
 
@@ -126,6 +156,8 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         tcp_addr,
         tls,
         issuer,
+        sfu,
+        store,
         handle,
         task,
     })

@@ -32,7 +32,11 @@ pub fn router(tls: bool) -> Router {
 
 async fn serve(uri: Uri) -> Response {
     let path = uri.path().trim_start_matches('/');
-    let path = if path.is_empty() { "index.html" } else { path };
+    let path = match path {
+        "" => "index.html",
+        "console" => "console.html",
+        other => other,
+    };
     match Assets::get(path) {
         Some(file) => {
             let mime = file.metadata.mimetype();

@@ -10,8 +10,9 @@
 //! ```no_run
 //! use std::time::Duration;
 //! use seduta_sfu::{Sfu, SfuConfig};
-//! use seduta_signaling::auth::{TokenVerifier, VerifierKey};
-//! use seduta_signaling::{Signaling, SignalingConfig};
+//! use seduta_signaling::auth::{StaffTokens, TokenIssuer, TokenVerifier, VerifierKey};
+//! use seduta_signaling::store::Store;
+//! use seduta_signaling::{ControlPlane, Signaling, SignalingConfig};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let (sfu, events) = Sfu::start(SfuConfig {
@@ -22,7 +23,13 @@
 //! })
 //! .await?;
 //! let verifier = TokenVerifier::new(&VerifierKey::Hs256(b"secret".to_vec()), "seduta")?;
-//! let signaling = Signaling::start(SignalingConfig::default(), verifier, sfu, events);
+//! let control = ControlPlane {
+//!     store: Store::open("sqlite::memory:").await?,
+//!     issuer: Some(TokenIssuer::hs256(b"secret", "seduta")),
+//!     staff_tokens: StaffTokens::new(b"secret", Duration::from_secs(8 * 3600)),
+//!     public_url: "http://127.0.0.1:8080".into(),
+//! };
+//! let signaling = Signaling::start(SignalingConfig::default(), verifier, sfu, events, control);
 //! let app = signaling.router();
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
 //! axum::serve(listener, app).await?;
@@ -32,11 +39,14 @@
 
 #![warn(missing_docs)]
 
+mod api;
 pub mod attendance;
 pub mod auth;
+pub mod clock;
 pub mod meeting;
 pub mod protocol;
 pub mod room;
+pub mod store;
 mod service;
 
 use std::sync::Arc;
@@ -45,6 +55,7 @@ use std::time::Duration;
 use seduta_sfu::{SfuEvent, SfuHandle};
 use tokio::sync::mpsc;
 
+pub use api::{ApiError, MintedLink, NewSession, convene, mint_link};
 use auth::TokenVerifier;
 use service::{Hub, HubSender};
 
@@ -78,12 +89,31 @@ impl Default for SignalingConfig {
     }
 }
 
+/// What the control plane keeps and mints besides join-token verification.
+#[derive(Debug, Clone)]
+pub struct ControlPlane {
+    /// Sessions, people, invitations, the attendance log.
+    pub store: store::Store,
+    /// Mints invitation tokens; `None` when tokens are minted elsewhere (the
+    /// server holds only a public key).
+    pub issuer: Option<auth::TokenIssuer>,
+    /// Mints and checks staff tokens.
+    pub staff_tokens: auth::StaffTokens,
+    /// The base URL people reach the server at, for invitation links.
+    pub public_url: String,
+}
+
 /// State shared by every connection.
 pub(crate) struct Shared {
     config: SignalingConfig,
     verifier: TokenVerifier,
     sfu: SfuHandle,
     hub: HubSender,
+    store: store::Store,
+    issuer: Option<auth::TokenIssuer>,
+    staff_tokens: auth::StaffTokens,
+    public_url: String,
+    logins: api::LoginThrottle,
 }
 
 /// The running signaling service.
@@ -99,6 +129,7 @@ impl Signaling {
         verifier: TokenVerifier,
         sfu: SfuHandle,
         events: mpsc::UnboundedReceiver<SfuEvent>,
+        control: ControlPlane,
     ) -> Self {
         let hub = Hub::spawn(
             sfu.clone(),
@@ -107,6 +138,7 @@ impl Signaling {
                 heartbeat: config.heartbeat,
                 reconnect_grace: config.reconnect_grace,
             },
+            control.store.clone(),
         );
         Self {
             shared: Arc::new(Shared {
@@ -114,12 +146,18 @@ impl Signaling {
                 verifier,
                 sfu,
                 hub,
+                store: control.store,
+                issuer: control.issuer,
+                staff_tokens: control.staff_tokens,
+                public_url: control.public_url,
+                logins: api::LoginThrottle::default(),
             }),
         }
     }
 
-    /// The HTTP routes of the service (`/ws/{session}`, `/healthz`).
+    /// The HTTP routes of the service: `/ws/{session}`, `/healthz`, the REST API
+    /// under `/api` and its OpenAPI document at `/api/openapi.json`.
     pub fn router(&self) -> axum::Router {
-        service::router(self.shared.clone())
+        service::router(self.shared.clone()).merge(api::router(self.shared.clone()))
     }
 }

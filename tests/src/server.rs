@@ -16,7 +16,10 @@ pub async fn start() -> anyhow::Result<Server> {
 
 /// Like [`start`], with the configuration adjusted by `adjust`.
 pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> anyhow::Result<Server> {
-    let data_dir = std::env::temp_dir().join(format!("seduta-it-{}", std::process::id()));
+    // One data directory (and SQLite database) per server, even within one process.
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let data_dir = std::env::temp_dir().join(format!("seduta-it-{}-{n}", std::process::id()));
     let mut config = Config {
         http_bind: "127.0.0.1:0".parse()?,
         udp_bind: "127.0.0.1:0".parse()?,

@@ -25,6 +25,7 @@ fn claims(session: &str, exp: u64, nbf: u64, aud: &str) -> Claims {
         exp,
         nbf,
         aud: aud.into(),
+        jti: None,
     }
 }
 

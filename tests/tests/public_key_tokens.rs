@@ -50,6 +50,7 @@ fn claims(sub: &str, session: &str) -> Claims {
         exp: now + 600,
         nbf: now,
         aud: "seduta".into(),
+        jti: None,
     }
 }
 

@@ -29,6 +29,26 @@ impl AttendanceLog {
         }
     }
 
+    /// A log that continues `entries` (read back from storage), after checking
+    /// that they form an unbroken chain for `session`.
+    pub fn from_entries(
+        session: impl Into<String>,
+        entries: Vec<Entry>,
+    ) -> Result<Self, super::Broken> {
+        let session = session.into();
+        if entries.is_empty() {
+            return Ok(Self::new(session));
+        }
+        super::verify(&entries)?;
+        if let Some(e) = entries.iter().find(|e| e.session != session) {
+            return Err(super::Broken {
+                line: e.seq,
+                reason: "the entry belongs to another session".into(),
+            });
+        }
+        Ok(Self { session, entries })
+    }
+
     /// The entries so far.
     pub fn entries(&self) -> &[Entry] {
         &self.entries

@@ -2,7 +2,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Role;
 
-/// The claims of a join token. All are required.
+/// The claims of a join token. All are required but `jti`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
     /// Participant id, stable for one person in one session.
@@ -19,4 +19,8 @@ pub struct Claims {
     pub nbf: u64,
     /// Audience.
     pub aud: String,
+    /// The invitation this token belongs to. Tokens for a stored session must carry
+    /// one, so that revoking the invitation stops the token at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
 }

@@ -38,6 +38,20 @@ impl TokenIssuer {
         name: &str,
         ttl: Duration,
     ) -> Result<String, AuthError> {
+        self.mint_invitation(sub, session, role, name, ttl, None)
+    }
+
+    /// Mints a token valid from now for `ttl` that belongs to invitation `jti`
+    /// (revoking the invitation stops the token).
+    pub fn mint_invitation(
+        &self,
+        sub: &str,
+        session: &str,
+        role: Role,
+        name: &str,
+        ttl: Duration,
+        jti: Option<&str>,
+    ) -> Result<String, AuthError> {
         let now = unix_now();
         self.mint_claims(&Claims {
             sub: sub.to_owned(),
@@ -47,6 +61,7 @@ impl TokenIssuer {
             exp: now.saturating_add(ttl.as_secs()),
             nbf: now,
             aud: self.audience.clone(),
+            jti: jti.map(str::to_owned),
         })
     }
 

@@ -8,12 +8,17 @@ mod claims;
 mod error;
 mod issuer;
 mod role;
+mod staff;
 mod verifier;
 
 pub use claims::Claims;
 pub use error::AuthError;
 pub use issuer::TokenIssuer;
 pub use role::Role;
+pub use staff::{
+    MIN_PASSWORD_LEN, STAFF_AUDIENCE, StaffAuthError, StaffClaims, StaffTokens, hash_password,
+    uuid_like, verify_password,
+};
 pub use verifier::{TokenVerifier, VerifierKey};
 
 /// The default `aud` claim.

@@ -14,6 +14,9 @@ pub enum Role {
     Segretario,
     /// An invited official: attends, never counts, never votes.
     Guest,
+    /// The chamber as one endpoint (room PC or AV encoder): shows and hears the
+    /// chamber, counts for no one, never votes.
+    Room,
 }
 
 impl Role {
@@ -24,6 +27,7 @@ impl Role {
             Role::Member => "member",
             Role::Segretario => "segretario",
             Role::Guest => "guest",
+            Role::Room => "room",
         }
     }
 
@@ -34,6 +38,7 @@ impl Role {
             "member" => Some(Role::Member),
             "segretario" => Some(Role::Segretario),
             "guest" => Some(Role::Guest),
+            "room" => Some(Role::Room),
             _ => None,
         }
     }

@@ -105,6 +105,7 @@ mod tests {
             exp,
             nbf,
             aud: "seduta".into(),
+            jti: None,
         }
     }
 

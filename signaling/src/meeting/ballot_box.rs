@@ -11,7 +11,7 @@ use super::settings::RuleSettings;
 use super::votes::{Ballot, Outcome, count_votes, immediate_executability};
 
 /// What is voted on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum VoteKind {
     /// The proposal of the item.
@@ -21,7 +21,7 @@ pub enum VoteKind {
 }
 
 /// How the vote is taken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum VoteMode {
     /// Open, by name (palese): cast by the members or called by the segretario.

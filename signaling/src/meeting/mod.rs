@@ -7,19 +7,22 @@
 //! and every check can be logged with those inputs beside the result.
 
 mod ballot_box;
+mod permissions;
 mod presence;
 mod quorum;
 mod session;
 mod settings;
 mod votes;
 
+pub use permissions::{Forbidden, authorize};
 pub use ballot_box::{BallotBox, VoteError, VoteKind, VoteMode};
 pub use presence::{
     Mode, Presence, PresenceError, PresenceEvent, PresenceInput, PresenceRoll, PresenceSettings,
 };
 pub use quorum::{QuorumCheck, check_quorum};
 pub use session::{
-    Lost, Meeting, MeetingError, MeetingInput, MeetingOutput, MeetingSettings, Phase,
+    ClosedVote, Lost, Meeting, MeetingError, MeetingInput, MeetingOutput, MeetingSettings,
+    Phase, RestoreError,
 };
-pub use settings::{MajorityRule, QuorumRule, RuleSettings, TieRule};
+pub use settings::{MajorityRule, OrganSettings, QuorumRule, RuleSettings, TieRule};
 pub use votes::{Ballot, Outcome, VoteCount, count_votes, immediate_executability};

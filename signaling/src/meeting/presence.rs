@@ -147,14 +147,17 @@ pub struct PresenceEvent {
     pub now: Presence,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Person {
     member: bool,
     presence: Presence,
+    /// When the presence last changed, in milliseconds.
+    #[serde(default)]
+    since: Option<u64>,
 }
 
 /// The presence of everyone in one session.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct PresenceRoll {
     settings: PresenceSettings,
     people: BTreeMap<String, Person>,
@@ -175,7 +178,15 @@ impl PresenceRoll {
         self.people.entry(participant.to_owned()).or_insert(Person {
             member,
             presence: Presence::Absent,
+            since: None,
         });
+    }
+
+    /// Everyone on the roll: id, whether a member, presence, and since when (ms).
+    pub fn people(&self) -> impl Iterator<Item = (&str, bool, &Presence, Option<u64>)> {
+        self.people
+            .iter()
+            .map(|(id, p)| (id.as_str(), p.member, &p.presence, p.since))
     }
 
     /// A person's current state.
@@ -263,6 +274,7 @@ impl PresenceRoll {
             _ => return Err(PresenceError::WrongState),
         };
         person.presence = next.clone();
+        person.since = Some(now);
         Ok(vec![PresenceEvent {
             participant: participant.to_owned(),
             kind,

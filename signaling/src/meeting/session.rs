@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use thiserror::Error;
 
@@ -18,7 +18,7 @@ use super::votes::{Ballot, Outcome};
 use crate::attendance::{AppendError, AttendanceLog, Entry};
 
 /// The organ's settings that a session needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MeetingSettings {
     /// Quorum, majority and tie rules.
     pub rules: RuleSettings,
@@ -31,7 +31,7 @@ pub struct MeetingSettings {
 }
 
 /// Where the session stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// Convened, not yet opened.
@@ -81,7 +81,11 @@ pub enum MeetingInput {
         ballot: Ballot,
         /// Whether the member is on camera (in person counts as on camera).
         on_camera: bool,
+        /// Who recorded it when not the member (the segretario, by roll call).
+        recorded_by: Option<String>,
     },
+    /// A quorum check on request; logged with its inputs.
+    CheckQuorum,
     /// Closes the open vote.
     CloseVote,
     /// Suspends the session.
@@ -123,7 +127,7 @@ pub enum MeetingOutput {
 }
 
 /// What a session can lose while open.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Lost {
     /// The quorum.
@@ -132,6 +136,17 @@ pub enum Lost {
     Presiding,
     /// The segretario.
     Segretario,
+}
+
+/// Why a stored session could not be rebuilt.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum RestoreError {
+    /// The snapshot does not parse.
+    #[error("the stored meeting state is unreadable: {0}")]
+    Snapshot(String),
+    /// The stored log is broken.
+    #[error("the stored attendance log is broken: {0}")]
+    Log(String),
 }
 
 /// Why an input was refused.
@@ -179,8 +194,20 @@ impl MeetingError {
     }
 }
 
-/// One Giunta session.
-#[derive(Debug, Clone)]
+/// A closed vote, kept for the record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClosedVote {
+    /// Vote number in the session, from 1.
+    pub number: u32,
+    /// The ballots, frozen presence and times.
+    pub ballot_box: BallotBox,
+    /// The result.
+    pub outcome: Outcome,
+}
+
+/// One Giunta session. Serializes to a snapshot of its state without the log (the
+/// log is stored entry by entry; [`Meeting::restore`] joins them again).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Meeting {
     settings: MeetingSettings,
     phase: Phase,
@@ -191,6 +218,9 @@ pub struct Meeting {
     current_item: Option<u32>,
     roll: PresenceRoll,
     vote: Option<BallotBox>,
+    #[serde(default)]
+    results: Vec<ClosedVote>,
+    #[serde(skip)]
     log: AttendanceLog,
 }
 
@@ -219,7 +249,97 @@ impl Meeting {
             current_item: None,
             roll,
             vote: None,
+            results: Vec::new(),
             log: AttendanceLog::new(session),
+        }
+    }
+
+    /// Rebuilds a session from its stored snapshot and log.
+    pub fn restore(
+        session: &str,
+        snapshot: &str,
+        entries: Vec<Entry>,
+    ) -> Result<Self, RestoreError> {
+        let mut meeting: Meeting = serde_json::from_str(snapshot)
+            .map_err(|e| RestoreError::Snapshot(e.to_string()))?;
+        meeting.log = AttendanceLog::from_entries(session, entries)
+            .map_err(|b| RestoreError::Log(b.to_string()))?;
+        Ok(meeting)
+    }
+
+    /// The snapshot to store beside the log (everything but the log).
+    pub fn snapshot(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Replaces the agenda's item numbers (the agenda may change until the session opens).
+    pub fn set_agenda(&mut self, items: &[u32]) {
+        if self.phase == Phase::Convened {
+            self.agenda = items.iter().copied().collect();
+        }
+    }
+
+    /// Adds an invited non-member (a guest) who never counts and never votes.
+    pub fn invite_guest(&mut self, who: &str) {
+        self.roll.invite(who, false);
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &MeetingSettings {
+        &self.settings
+    }
+
+    /// The presiding member's id.
+    pub fn presiding(&self) -> &str {
+        &self.presiding
+    }
+
+    /// The segretario's id.
+    pub fn segretario(&self) -> &str {
+        &self.segretario
+    }
+
+    /// Whether `who` is a member of the organ in this session.
+    pub fn is_member(&self, who: &str) -> bool {
+        self.members.contains(who)
+    }
+
+    /// The agenda item under discussion.
+    pub fn current_item(&self) -> Option<u32> {
+        self.current_item
+    }
+
+    /// The open vote.
+    pub fn vote(&self) -> Option<&BallotBox> {
+        self.vote.as_ref()
+    }
+
+    /// The number the open vote has (or the next one will have).
+    pub fn vote_number(&self) -> u32 {
+        self.results.len() as u32 + 1
+    }
+
+    /// Closed votes, in order.
+    pub fn results(&self) -> &[ClosedVote] {
+        &self.results
+    }
+
+    /// Everyone on the roll: id, whether a member, presence, since when (ms).
+    pub fn people(&self) -> impl Iterator<Item = (&str, bool, &Presence, Option<u64>)> {
+        self.roll.people()
+    }
+
+    /// Where `who` stands.
+    pub fn presence(&self, who: &str) -> Option<&Presence> {
+        self.roll.presence(who)
+    }
+
+    /// What is lost now while the session is open (empty otherwise).
+    pub fn alerts(&self) -> Vec<Lost> {
+        if self.phase == Phase::Open {
+            self.losses()
+        } else {
+            Vec::new()
         }
     }
 
@@ -353,10 +473,15 @@ impl Meeting {
                 )?;
                 self.vote = Some(ballot_box);
             }
+            MeetingInput::CheckQuorum => {
+                let q = self.quorum();
+                self.log_to(&mut out, at, "quorum_checked", json!({ "quorum": q }))?;
+            }
             MeetingInput::Cast {
                 member,
                 ballot,
                 on_camera,
+                recorded_by,
             } => {
                 let required = self.settings.camera_required_to_vote
                     && matches!(
@@ -366,12 +491,11 @@ impl Meeting {
                 let vote = self.vote.as_mut().ok_or(MeetingError::NoVote)?;
                 vote.cast(&member, ballot, required, on_camera)?;
                 let item = vote.item;
-                self.log_to(
-                    &mut out,
-                    at,
-                    "vote_cast",
-                    json!({ "item": item, "member": member, "ballot": ballot }),
-                )?;
+                let mut data = json!({ "item": item, "member": member, "ballot": ballot });
+                if let Some(by) = recorded_by {
+                    data["recorded_by"] = json!(by);
+                }
+                self.log_to(&mut out, at, "vote_cast", data)?;
             }
             MeetingInput::CloseVote => {
                 let mut vote = self.vote.take().ok_or(MeetingError::NoVote)?;
@@ -386,6 +510,11 @@ impl Meeting {
                 out.push(MeetingOutput::VoteClosed {
                     item: vote.item,
                     kind: vote.kind,
+                    outcome,
+                });
+                self.results.push(ClosedVote {
+                    number: self.results.len() as u32 + 1,
+                    ballot_box: vote,
                     outcome,
                 });
             }

@@ -61,3 +61,32 @@ impl Default for RuleSettings {
         }
     }
 }
+
+/// Every setting of an organ's regolamento that Seduta applies, with DOMAIN.md's
+/// defaults. Stored as one JSON document per organ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OrganSettings {
+    /// Quorum, majority and tie rules.
+    pub rules: RuleSettings,
+    /// Lobby, camera and grace-period settings.
+    pub presence: super::presence::PresenceSettings,
+    /// Whether a remote member must be on camera to cast a vote.
+    pub camera_required_to_vote: bool,
+    /// Whether the presiding member and the segretario must be in the same place.
+    pub presiding_and_segretario_colocated: bool,
+    /// Whether a remote member must state a reason for attending remotely.
+    pub remote_reason_required: bool,
+}
+
+impl Default for OrganSettings {
+    fn default() -> Self {
+        Self {
+            rules: RuleSettings::default(),
+            presence: super::presence::PresenceSettings::default(),
+            camera_required_to_vote: true,
+            presiding_and_segretario_colocated: false,
+            remote_reason_required: false,
+        }
+    }
+}

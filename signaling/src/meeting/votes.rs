@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 use super::settings::{MajorityRule, RuleSettings, TieRule};
 
 /// One member's answer in a roll-call vote.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Ballot {
     /// In favour.

@@ -3,6 +3,8 @@
 use seduta_sfu::PublishedTrackInfo;
 use serde::{Deserialize, Serialize};
 
+use super::MeetingAction;
+
 /// A message from client to server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -53,6 +55,14 @@ pub enum ClientMessage {
     },
     /// Leaves the session for good.
     Leave,
+    /// An action on the meeting (lobby, presence, agenda, votes); answered by
+    /// `action_result` with the same `id`.
+    Action {
+        /// Chosen by the client, echoed in `action_result`.
+        id: u64,
+        /// The action.
+        action: MeetingAction,
+    },
 }
 
 impl ClientMessage {
@@ -66,6 +76,7 @@ impl ClientMessage {
             ClientMessage::Subscribe { .. } => "subscribe",
             ClientMessage::Ping { .. } => "ping",
             ClientMessage::Leave => "leave",
+            ClientMessage::Action { .. } => "action",
         }
     }
 }

@@ -44,6 +44,10 @@ pub enum ErrorCode {
     MediaLost,
     /// Another connection joined with the same identity; this one is closed.
     SessionReplaced,
+    /// The segretario removed this participant from the session.
+    Removed,
+    /// The invitation behind this token was revoked, or is unknown.
+    TokenRevoked,
     /// The server is shutting down or the session was closed.
     SessionClosed,
     /// An internal failure; nothing was changed.
@@ -73,6 +77,8 @@ impl ErrorCode {
             ErrorCode::UnknownTrack => "unknown_track",
             ErrorCode::MediaLost => "media_lost",
             ErrorCode::SessionReplaced => "session_replaced",
+            ErrorCode::TokenRevoked => "token_revoked",
+            ErrorCode::Removed => "removed",
             ErrorCode::SessionClosed => "session_closed",
             ErrorCode::Internal => "internal",
         }
@@ -86,6 +92,7 @@ impl ErrorCode {
             | ErrorCode::TokenNotYetValid
             | ErrorCode::TokenWrongAudience
             | ErrorCode::TokenWrongSession
+            | ErrorCode::TokenRevoked
             | ErrorCode::JoinTimeout => CloseCode::AuthFailed,
             ErrorCode::MessageTooLarge => CloseCode::TooLarge,
             ErrorCode::RateLimited => CloseCode::RateLimited,

@@ -6,10 +6,14 @@
 
 mod client;
 mod error;
+mod meeting;
 mod server;
 
 pub use client::ClientMessage;
 pub use error::{CloseCode, ErrorCode};
+pub use meeting::{
+    AgendaEntry, Link, MeetingAction, MeetingView, PersonView, VoteResultView, VoteView,
+};
 pub use server::{ConnectionState, LeaveReason, Participant, ServerMessage, SpeakerLevel};
 
 /// Largest text frame a client may send, in bytes. SDP with simulcast fits with room.

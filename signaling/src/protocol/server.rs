@@ -3,7 +3,8 @@
 use seduta_sfu::{Layer, Quality, SubscribedTrack, TrackInfo};
 use serde::{Deserialize, Serialize};
 
-use super::ErrorCode;
+use super::{ErrorCode, MeetingView};
+use crate::meeting::{Lost, Presence};
 use crate::auth::Role;
 
 /// A participant as every client sees it.
@@ -134,6 +135,35 @@ pub enum ServerMessage {
         participant_id: String,
         /// New quality.
         quality: Quality,
+    },
+    /// The session's state, in full, after every change (and right after `joined`).
+    Meeting {
+        /// The state.
+        state: Box<MeetingView>,
+    },
+    /// Something calls for a suspension: the quorum, the presiding member or the
+    /// segretario was lost while the session is open.
+    MeetingAlert {
+        /// What was lost.
+        lost: Lost,
+    },
+    /// Where this participant stands changed (e.g. admitted from the lobby).
+    YourPresence {
+        /// The new state.
+        presence: Presence,
+    },
+    /// The answer to an `action`.
+    ActionResult {
+        /// The `id` of the action.
+        id: u64,
+        /// Whether it was accepted.
+        ok: bool,
+        /// Why not: a stable code (`forbidden`, `no_quorum`, `already_voted`, …).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<String>,
+        /// Why not, in English.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
     },
     /// Answer to `ping`.
     Pong {

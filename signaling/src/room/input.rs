@@ -31,6 +31,14 @@ pub enum RoomInput {
         /// The epoch the timer was started for; stale timers are ignored.
         epoch: u64,
     },
+    /// The server removes `participant` (the segretario removed them, or their
+    /// invitation was revoked); their connection is closed with `code`.
+    Remove {
+        /// Whose seat.
+        participant: String,
+        /// The error code the connection is closed with.
+        code: crate::protocol::ErrorCode,
+    },
     /// Microphone and camera switches of the participant on `conn`.
     MediaState {
         /// The connection.

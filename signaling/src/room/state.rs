@@ -67,6 +67,7 @@ impl Room {
                 audio_muted,
                 video_muted,
             } => self.media_state(conn, audio_muted, video_muted),
+            RoomInput::Remove { participant, code } => self.remove(&participant, code),
         }
     }
 
@@ -146,6 +147,18 @@ impl Room {
         };
         let mut out = vec![RoomOutput::CloseNormal { conn }];
         out.extend(self.remove_seat(idx, LeaveReason::Left));
+        out
+    }
+
+    fn remove(&mut self, participant: &str, code: ErrorCode) -> Vec<RoomOutput> {
+        let Some(idx) = self.seats.iter().position(|s| s.info.id == participant) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        if let Some(conn) = self.seats[idx].conn {
+            out.push(RoomOutput::Close { conn, code });
+        }
+        out.extend(self.remove_seat(idx, LeaveReason::Removed));
         out
     }
 
@@ -235,6 +248,7 @@ mod tests {
             exp: 0,
             nbf: 0,
             aud: "seduta".into(),
+            jti: None,
         }
     }
 

@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant as TokioInstant, sleep_until};
 use tracing::{debug, info};
 
-use super::hub::{HubCommand, Outbound, outbound_queue};
+use super::hub::{HubCommand, MediaMode, Outbound, outbound_queue};
 use super::inbound;
 use super::rate_limit::{MAX_REFUSED, MESSAGE_BURST, MESSAGES_PER_SECOND, TokenBucket};
 use crate::Shared;
@@ -25,6 +25,11 @@ use crate::room::{ConnId, RoomInput};
 const MAX_CONSECUTIVE_ERRORS: u32 = 5;
 
 static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
+
+/// A fresh connection id, unique in this process (WebSocket and WHIP alike).
+pub(super) fn next_conn_id() -> ConnId {
+    ConnId(NEXT_CONN.fetch_add(1, Ordering::Relaxed))
+}
 
 /// Why the read loop ended.
 enum End {
@@ -51,7 +56,7 @@ struct Connection {
 pub async fn serve(socket: WebSocket, session: String, shared: Arc<Shared>) {
     let now = Instant::now();
     let conn = Connection {
-        id: ConnId(NEXT_CONN.fetch_add(1, Ordering::Relaxed)),
+        id: next_conn_id(),
         session,
         shared,
         socket,
@@ -196,6 +201,10 @@ impl Connection {
                 return Some(End::Closed);
             }
         };
+        if let Err((code, reason)) = super::admission::admit(&self.shared.store, &claims).await {
+            self.close_with(code, reason).await;
+            return Some(End::Closed);
+        }
         let Some(outbound) = out_tx.take() else {
             return self
                 .refuse(ErrorCode::AlreadyJoined, "already joined")
@@ -208,6 +217,7 @@ impl Connection {
             claims: claims.clone(),
             outbound,
             reply,
+            media: MediaMode::Full,
         });
         if sent.is_err() || done.await.is_err() {
             self.close_with(ErrorCode::Internal, "the session service is not available")
@@ -265,6 +275,38 @@ impl Connection {
                     input: RoomInput::Leave { conn: self.id },
                 });
                 Ok(())
+            }
+            ClientMessage::Action { id, action } => {
+                let (reply, answer) = oneshot::channel();
+                let sent = self.shared.hub.send(HubCommand::Action {
+                    session: self.session.clone(),
+                    actor: claims.sub.clone(),
+                    role: claims.role,
+                    action,
+                    reply,
+                });
+                let result = match (sent, answer.await) {
+                    (Ok(()), Ok(result)) => result.map(|_| ()),
+                    _ => Err(super::ActionError {
+                        code: "internal",
+                        message: "the session service is not available".into(),
+                    }),
+                };
+                let msg = match result {
+                    Ok(()) => ServerMessage::ActionResult {
+                        id,
+                        ok: true,
+                        code: None,
+                        message: None,
+                    },
+                    Err(e) => ServerMessage::ActionResult {
+                        id,
+                        ok: false,
+                        code: Some(e.code.to_owned()),
+                        message: Some(e.message),
+                    },
+                };
+                return self.write(&msg).await.err().map(|_| End::Gone);
             }
             // Handled before dispatch.
             ClientMessage::Join { .. } | ClientMessage::Ping { .. } => Ok(()),
@@ -333,6 +375,8 @@ fn close_message(code: ErrorCode) -> &'static str {
     match code {
         ErrorCode::SessionReplaced => "another connection joined with the same identity",
         ErrorCode::SessionClosed => "the session was closed",
+        ErrorCode::Removed => "the segretario removed you from the session",
+        ErrorCode::TokenRevoked => "the invitation was revoked",
         _ => "connection closed by the server",
     }
 }

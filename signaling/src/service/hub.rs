@@ -8,9 +8,17 @@ use seduta_sfu::{ParticipantId, RoomId, SfuEvent, SfuHandle};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
-use crate::auth::Claims;
-use crate::protocol::{ErrorCode, ServerMessage, SpeakerLevel};
+use crate::auth::{Claims, Role};
+use crate::protocol::{ErrorCode, MeetingAction, MeetingView, ServerMessage, SpeakerLevel};
 use crate::room::{ConnId, Room, RoomInput, RoomOutput};
+use crate::store::Store;
+
+use super::host::{Gate, MeetingHost};
+
+#[path = "hub_meeting.rs"]
+mod meeting;
+
+pub use meeting::ActionError;
 
 /// What the hub sends to a connection's writer.
 #[derive(Debug, Clone)]
@@ -41,6 +49,8 @@ pub enum HubCommand {
         outbound: mpsc::Sender<Outbound>,
         /// Fired after `joined` is queued and the media peers exist.
         reply: oneshot::Sender<()>,
+        /// How the participant's media is connected.
+        media: MediaMode,
     },
     /// Any other room input.
     Room {
@@ -49,6 +59,52 @@ pub enum HubCommand {
         /// The input.
         input: RoomInput,
     },
+    /// A meeting action by `actor` (already authenticated, with `role`).
+    Action {
+        /// The session.
+        session: String,
+        /// Who acts.
+        actor: String,
+        /// Their role in the session.
+        role: Role,
+        /// What they do.
+        action: MeetingAction,
+        /// The state after the action, or why it was refused.
+        reply: oneshot::Sender<Result<MeetingView, ActionError>>,
+    },
+    /// The state of a stored session (`None`: not a stored session).
+    View {
+        /// The session.
+        session: String,
+        /// The answer.
+        reply: oneshot::Sender<Result<Option<MeetingView>, ActionError>>,
+    },
+    /// The invitation `jti` was revoked: its holder, if connected, is removed.
+    Revoke {
+        /// The session.
+        session: String,
+        /// The invitation.
+        jti: String,
+    },
+    /// The session's definition changed in the store (agenda, guests): reload it.
+    Reload {
+        /// The session.
+        session: String,
+    },
+    /// Time for grace periods to be checked.
+    MeetingTick {
+        /// The session.
+        session: String,
+    },
+}
+
+/// How a connection's media reaches the SFU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaMode {
+    /// A browser: a publisher and a subscriber peer connection.
+    Full,
+    /// A WHIP encoder (RFC 9725): it only publishes; no subscriber connection.
+    PublishOnly,
 }
 
 /// The hub's command sender.
@@ -72,6 +128,14 @@ pub struct HubTiming {
 pub struct Hub {
     rooms: HashMap<String, Room>,
     conns: HashMap<ConnId, mpsc::Sender<Outbound>>,
+    media_modes: HashMap<ConnId, MediaMode>,
+    /// The invitation each connection joined with.
+    conn_jti: HashMap<ConnId, String>,
+    /// Stored sessions that are running.
+    hosts: HashMap<String, MeetingHost>,
+    /// The media gate last applied, by (session, participant).
+    gates: HashMap<(String, String), Gate>,
+    store: Store,
     sfu: SfuHandle,
     timing: HubTiming,
     self_tx: HubSender,
@@ -83,11 +147,17 @@ impl Hub {
         sfu: SfuHandle,
         mut events: mpsc::UnboundedReceiver<SfuEvent>,
         timing: HubTiming,
+        store: Store,
     ) -> HubSender {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let mut hub = Hub {
             rooms: HashMap::new(),
             conns: HashMap::new(),
+            media_modes: HashMap::new(),
+            conn_jti: HashMap::new(),
+            hosts: HashMap::new(),
+            gates: HashMap::new(),
+            store,
             sfu,
             timing,
             self_tx: tx.clone(),
@@ -100,7 +170,7 @@ impl Hub {
                         None => break,
                     },
                     ev = events.recv() => match ev {
-                        Some(ev) => hub.sfu_event(ev),
+                        Some(ev) => hub.sfu_event(ev).await,
                         None => {
                             warn!("media plane stopped; closing every session");
                             hub.close_all();
@@ -121,24 +191,77 @@ impl Hub {
                 claims,
                 outbound,
                 reply,
+                media,
             } => {
                 self.conns.insert(conn, outbound);
+                self.media_modes.insert(conn, media);
+                if let Some(jti) = &claims.jti {
+                    self.conn_jti.insert(conn, jti.clone());
+                }
+                if let Err(e) = self.ensure_host(&session).await {
+                    warn!(error = %e.message, "a stored session could not be loaded");
+                }
+                let (who, role) = (claims.sub.clone(), claims.role);
+                self.gates.remove(&(session.clone(), who.clone()));
                 let room = self.rooms.entry(session.clone()).or_default();
                 let outputs = room.handle(RoomInput::Join { conn, claims });
                 self.carry_out(&session, outputs).await;
+                self.meeting_joined(&session, &who, role).await;
                 let _ = reply.send(());
             }
             HubCommand::Room { session, input } => {
+                let who = match &input {
+                    RoomInput::ConnectionLost { conn } | RoomInput::Leave { conn } => self
+                        .rooms
+                        .get(&session)
+                        .and_then(|r| r.participant_of(*conn))
+                        .map(|p| p.id.clone()),
+                    _ => None,
+                };
+                let left = matches!(input, RoomInput::Leave { .. });
                 if let RoomInput::ConnectionLost { conn } = &input {
-                    self.conns.remove(conn);
+                    self.forget_conn(*conn);
                 }
+                let media_state = matches!(input, RoomInput::MediaState { .. });
                 let Some(room) = self.rooms.get_mut(&session) else {
                     return;
                 };
                 let outputs = room.handle(input);
                 self.carry_out(&session, outputs).await;
+                if let Some(who) = who {
+                    self.meeting_connection_gone(&session, &who, left).await;
+                } else if media_state {
+                    self.push_view(&session);
+                }
             }
+            HubCommand::Action {
+                session,
+                actor,
+                role,
+                action,
+                reply,
+            } => {
+                let result = self.action(&session, &actor, role, action).await;
+                let _ = reply.send(result);
+            }
+            HubCommand::View { session, reply } => {
+                let result = self.ensure_host(&session).await.map(|()| {
+                    self.hosts
+                        .get(&session)
+                        .map(|h| h.view(self.rooms.get(&session)))
+                });
+                let _ = reply.send(result);
+            }
+            HubCommand::Revoke { session, jti } => self.revoke(&session, &jti).await,
+            HubCommand::Reload { session } => self.reload(&session).await,
+            HubCommand::MeetingTick { session } => self.tick(&session).await,
         }
+    }
+
+    fn forget_conn(&mut self, conn: ConnId) {
+        self.conns.remove(&conn);
+        self.media_modes.remove(&conn);
+        self.conn_jti.remove(&conn);
     }
 
     async fn carry_out(&mut self, session: &str, outputs: Vec<RoomOutput>) {
@@ -176,14 +299,16 @@ impl Hub {
                     );
                 }
                 RoomOutput::Close { conn, code } => {
-                    if let Some(tx) = self.conns.remove(&conn) {
+                    if let Some(tx) = self.conns.get(&conn) {
                         let _ = tx.try_send(Outbound::Close(code));
                     }
+                    self.forget_conn(conn);
                 }
                 RoomOutput::CloseNormal { conn } => {
-                    if let Some(tx) = self.conns.remove(&conn) {
+                    if let Some(tx) = self.conns.get(&conn) {
                         let _ = tx.try_send(Outbound::CloseNormal);
                     }
+                    self.forget_conn(conn);
                 }
                 RoomOutput::MediaJoin { participant, fresh } => {
                     let pid = ParticipantId(participant);
@@ -191,7 +316,15 @@ impl Hub {
                         // A resumed client brings new peer connections; the old ones go.
                         let _ = self.sfu.leave(room_id.clone(), pid.clone()).await;
                     }
-                    if let Err(e) = self.sfu.join(room_id.clone(), pid, true).await {
+                    let mode = (self.rooms.get(session))
+                        .and_then(|r| r.conn_of(&pid.0))
+                        .and_then(|conn| self.media_modes.get(&conn));
+                    let joined = if mode == Some(&MediaMode::PublishOnly) {
+                        self.sfu.join_publish_only(room_id.clone(), pid).await
+                    } else {
+                        self.sfu.join(room_id.clone(), pid, true).await
+                    };
+                    if let Err(e) = joined {
                         warn!(error = %e, "media join failed");
                     }
                 }
@@ -218,13 +351,14 @@ impl Hub {
                 }
                 RoomOutput::Empty => {
                     self.rooms.remove(session);
+                    self.gates.retain(|(s, _), _| s != session);
                     info!("a session room emptied and was released");
                 }
             }
         }
     }
 
-    fn sfu_event(&mut self, event: SfuEvent) {
+    async fn sfu_event(&mut self, event: SfuEvent) {
         match event {
             SfuEvent::SubscriberOffer {
                 room,
@@ -271,6 +405,8 @@ impl Hub {
             } => {
                 debug!(?peer, ?state, "peer state");
                 if state == seduta_sfu::PeerState::Closed && reason.is_some() {
+                    // A lost media connection is a disconnection for the meeting too.
+                    self.meeting_media_lost(&room.0, &participant.0).await;
                     self.send_to(
                         &room.0,
                         &participant.0,

@@ -3,7 +3,7 @@
 use crate::protocol::{ClientMessage, ErrorCode};
 
 /// Known client message types; anything else is `unknown_type`.
-const KNOWN_TYPES: [&str; 7] = [
+const KNOWN_TYPES: [&str; 8] = [
     "join",
     "publish",
     "subscriber_answer",
@@ -11,6 +11,7 @@ const KNOWN_TYPES: [&str; 7] = [
     "subscribe",
     "ping",
     "leave",
+    "action",
 ];
 
 /// Parses a text frame. Errors carry the code and a short English reason.

@@ -1,10 +1,13 @@
 //! The service: the HTTP router, the WebSocket connections and the hub that owns the rooms.
 
+pub(crate) mod admission;
 mod connection;
+pub(crate) mod host;
 mod hub;
 mod inbound;
 mod rate_limit;
 mod router;
+mod whip;
 
-pub(crate) use hub::{Hub, HubSender, HubTiming};
+pub(crate) use hub::{ActionError, Hub, HubCommand, HubSender, HubTiming};
 pub use router::router;

@@ -1,0 +1,520 @@
+//! The hub's meeting side: feeding a stored session's [`Meeting`] from connections
+//! and actions, storing every log entry before anyone is told, and gating media by
+//! presence (the lobby receives nothing and is seen by the segretario only).
+
+use std::time::Duration;
+
+use seduta_sfu::{Audience, ParticipantId, RoomId};
+use tracing::{info, warn};
+
+use super::{Hub, HubCommand, Outbound};
+use crate::auth::Role;
+use crate::clock::{now_ms, rfc3339};
+use crate::meeting::{
+    MeetingError, MeetingInput, MeetingOutput, Mode, Phase, Presence, PresenceInput, authorize,
+};
+use crate::protocol::{ErrorCode, MeetingAction, MeetingView, ServerMessage};
+use crate::room::RoomInput;
+use crate::service::host::{Gate, MeetingHost};
+use crate::store::{SessionStatus, VoteRecord};
+
+/// Why a meeting action was refused. Nothing changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionError {
+    /// Stable code (`forbidden`, `no_quorum`, `already_voted`, `not_found`, …).
+    pub code: &'static str,
+    /// English explanation.
+    pub message: String,
+}
+
+impl ActionError {
+    fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn not_found() -> Self {
+        Self::new("not_found", "no such stored session")
+    }
+}
+
+impl From<MeetingError> for ActionError {
+    fn from(e: MeetingError) -> Self {
+        Self::new(e.code(), e.to_string())
+    }
+}
+
+impl Hub {
+    /// Loads a stored session into `hosts` if it is not there yet.
+    pub(super) async fn ensure_host(&mut self, session: &str) -> Result<(), ActionError> {
+        if self.hosts.contains_key(session) {
+            return Ok(());
+        }
+        match MeetingHost::load(&self.store, session).await {
+            Ok(Some(host)) => {
+                self.hosts.insert(session.to_owned(), host);
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(e) => Err(ActionError::new("storage", e.to_string())),
+        }
+    }
+
+    /// A participant's connection joined: they enter the lobby (or, for the
+    /// segretario, who is authenticated by their staff account, are present).
+    pub(super) async fn meeting_joined(&mut self, session: &str, who: &str, role: Role) {
+        let Some(host) = self.hosts.get(session) else {
+            return;
+        };
+        let presence = host.meeting.presence(who).cloned();
+        let inputs: Vec<PresenceInput> = match (role, presence) {
+            (Role::Room, _) | (_, None) => Vec::new(),
+            (_, Some(Presence::Disconnected { .. })) => vec![PresenceInput::Reconnected],
+            (Role::Segretario, Some(Presence::Absent)) => vec![
+                PresenceInput::Connected,
+                PresenceInput::Identified { camera_on: true },
+            ],
+            (Role::Segretario, Some(Presence::Lobby)) => {
+                vec![PresenceInput::Identified { camera_on: true }]
+            }
+            (_, Some(Presence::Absent)) => vec![PresenceInput::Connected],
+            _ => Vec::new(),
+        };
+        for input in inputs {
+            let input = MeetingInput::Presence {
+                who: who.to_owned(),
+                input,
+            };
+            if let Err(e) = self.meeting_input(session, input).await {
+                warn!(code = e.code, "a join could not be recorded");
+            }
+        }
+        // A reconnection that lands in the lobby needs the segretario again.
+        self.regate(session).await;
+        self.push_view(session);
+        self.tell_presence(session, who);
+    }
+
+    /// A participant's signaling connection closed (`left`: they said goodbye).
+    pub(super) async fn meeting_connection_gone(&mut self, session: &str, who: &str, left: bool) {
+        let Some(host) = self.hosts.get(session) else {
+            return;
+        };
+        let input = match host.meeting.presence(who) {
+            None | Some(Presence::Absent) => return,
+            Some(Presence::Lobby) => PresenceInput::Left,
+            _ if left => PresenceInput::Left,
+            Some(Presence::Present { mode: Mode::Remote } | Presence::Away { mode: Mode::Remote }) => {
+                PresenceInput::ConnectionLost
+            }
+            _ => return,
+        };
+        let input = MeetingInput::Presence {
+            who: who.to_owned(),
+            input,
+        };
+        if let Err(e) = self.meeting_input(session, input).await {
+            warn!(code = e.code, "a disconnection could not be recorded");
+        }
+        self.push_view(session);
+    }
+
+    /// A participant's media connection was lost.
+    pub(super) async fn meeting_media_lost(&mut self, session: &str, who: &str) {
+        self.meeting_connection_gone(session, who, false).await;
+    }
+
+    /// An action from a participant or the REST API.
+    pub(super) async fn action(
+        &mut self,
+        session: &str,
+        actor: &str,
+        role: Role,
+        action: MeetingAction,
+    ) -> Result<MeetingView, ActionError> {
+        self.ensure_host(session).await?;
+        let host = self.hosts.get(session).ok_or_else(ActionError::not_found)?;
+        let subject = authorize(role, actor, &action)
+            .map_err(|e| ActionError::new(e.code(), e.to_string()))?;
+        if let Some(who) = &subject
+            && host.person(who).is_none()
+        {
+            return Err(ActionError::new(
+                "unknown_participant",
+                "not a participant of this session",
+            ));
+        }
+        let who = subject.clone().unwrap_or_default();
+        let presence = |input| MeetingInput::Presence {
+            who: who.clone(),
+            input,
+        };
+        let mut remove_after = None;
+        let input = match action {
+            MeetingAction::Identify { camera_on, .. } => {
+                presence(PresenceInput::Identified { camera_on })
+            }
+            MeetingAction::Refuse { .. } => {
+                remove_after = Some(ErrorCode::Removed);
+                presence(PresenceInput::Refused)
+            }
+            MeetingAction::CheckIn { .. } => presence(PresenceInput::CheckedIn),
+            MeetingAction::CheckOut { .. } => presence(PresenceInput::Left),
+            MeetingAction::Away { .. } => presence(PresenceInput::DeclaredAway),
+            MeetingAction::Back { .. } => presence(PresenceInput::Returned),
+            MeetingAction::CheckQuorum => MeetingInput::CheckQuorum,
+            MeetingAction::OpenSession => MeetingInput::Open,
+            MeetingAction::OpenItem { item } => MeetingInput::OpenItem { item },
+            MeetingAction::Abstain { .. } => MeetingInput::Abstain { who: who.clone() },
+            MeetingAction::OpenVote { vote, mode } => MeetingInput::OpenVote { kind: vote, mode },
+            MeetingAction::Cast { ballot, .. } => {
+                let by_segretario = who != actor;
+                // In the chamber, or called by the segretario who sees them: on camera.
+                let on_camera = by_segretario
+                    || self
+                        .rooms
+                        .get(session)
+                        .and_then(|r| r.participants().find(|p| p.id == who))
+                        .is_some_and(|p| !p.video_muted);
+                MeetingInput::Cast {
+                    member: who.clone(),
+                    ballot,
+                    on_camera,
+                    recorded_by: by_segretario.then(|| actor.to_owned()),
+                }
+            }
+            MeetingAction::CloseVote => MeetingInput::CloseVote,
+            MeetingAction::Suspend => MeetingInput::Suspend,
+            MeetingAction::Resume => MeetingInput::Resume,
+            MeetingAction::CloseSession => MeetingInput::Close,
+            MeetingAction::Remove { .. } => {
+                remove_after = Some(ErrorCode::Removed);
+                presence(PresenceInput::Left)
+            }
+        };
+        let closing = matches!(input, MeetingInput::Close);
+        match self.meeting_input(session, input).await {
+            Ok(()) => {}
+            // Removing someone already absent still removes their connection.
+            Err(e) if remove_after.is_some() && e.code == "wrong_presence_state" => {}
+            Err(e) => return Err(e),
+        }
+        if let Some(code) = remove_after {
+            self.remove_participant(session, &who, code).await;
+        }
+        self.regate(session).await;
+        self.push_view(session);
+        if let Some(who) = &subject {
+            self.tell_presence(session, who);
+        }
+        let view = self
+            .hosts
+            .get(session)
+            .map(|h| h.view(self.rooms.get(session)))
+            .ok_or_else(ActionError::not_found)?;
+        if closing {
+            self.end_session(session).await;
+        }
+        Ok(view)
+    }
+
+    /// Applies one input: the log entries are stored (with the new state) before
+    /// the change takes effect in memory and before anyone is told.
+    async fn meeting_input(&mut self, session: &str, input: MeetingInput) -> Result<(), ActionError> {
+        let host = self.hosts.get(session).ok_or_else(ActionError::not_found)?;
+        let mut next = host.meeting.clone();
+        let phase_before = next.phase();
+        let now = now_ms();
+        let outputs = next.handle(input, now, &rfc3339(now))?;
+        let entries: Vec<_> = outputs
+            .iter()
+            .filter_map(|o| match o {
+                MeetingOutput::Logged { entry } => Some(entry.clone()),
+                _ => None,
+            })
+            .collect();
+        if !entries.is_empty() {
+            self.store
+                .append_log(session, &entries, Some(&next.snapshot()))
+                .await
+                .map_err(|e| {
+                    warn!(error = %e, "the attendance log could not be stored; the change was refused");
+                    ActionError::new("storage", "the change could not be stored; nothing changed")
+                })?;
+        }
+        let phase = next.phase();
+        let grace = next.settings().presence.grace_ms;
+        if let Some(host) = self.hosts.get_mut(session) {
+            host.meeting = next;
+        }
+        if phase != phase_before {
+            let status = match phase {
+                Phase::Convened => SessionStatus::Convened,
+                Phase::Open => SessionStatus::Open,
+                Phase::Suspended => SessionStatus::Suspended,
+                Phase::Closed => SessionStatus::Closed,
+            };
+            if let Err(e) = self.store.set_session_status(session, status, now as i64).await {
+                warn!(error = %e, "the session status could not be stored");
+            }
+            if let Some(host) = self.hosts.get_mut(session) {
+                host.record.status = status;
+            }
+        }
+        for output in &outputs {
+            match output {
+                MeetingOutput::Alert { lost } => {
+                    self.broadcast(session, None, &ServerMessage::MeetingAlert { lost: *lost })
+                }
+                MeetingOutput::VoteClosed { .. } => self.store_vote(session).await,
+                MeetingOutput::Logged { entry } if entry.kind == "disconnected" => {
+                    self.schedule_tick(session, grace)
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    async fn store_vote(&mut self, session: &str) {
+        let Some(closed) = self
+            .hosts
+            .get(session)
+            .and_then(|h| h.meeting.results().last().cloned())
+        else {
+            return;
+        };
+        let b = &closed.ballot_box;
+        let record = VoteRecord {
+            session_id: session.to_owned(),
+            number: closed.number,
+            item: b.item,
+            kind: serde_json::to_value(b.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            mode: "open".to_owned(),
+            opened_at_ms: b.opened_at as i64,
+            closed_at_ms: b.closed_at.unwrap_or(b.opened_at) as i64,
+            ballots: serde_json::to_value(&b.ballots).unwrap_or_default(),
+            outcome: serde_json::to_value(closed.outcome).unwrap_or_default(),
+        };
+        // The log already holds the vote; this table is for reading it back.
+        if let Err(e) = self.store.insert_vote(&record).await {
+            warn!(error = %e, "a vote result could not be stored in the votes table");
+        }
+    }
+
+    fn schedule_tick(&self, session: &str, grace_ms: u64) {
+        let tx = self.self_tx.clone();
+        let session = session.to_owned();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(grace_ms.saturating_add(50))).await;
+            let _ = tx.send(HubCommand::MeetingTick { session });
+        });
+    }
+
+    /// Grace periods: a disconnected person past theirs becomes absent.
+    pub(super) async fn tick(&mut self, session: &str) {
+        let Some(host) = self.hosts.get(session) else {
+            return;
+        };
+        let waiting: Vec<String> = host
+            .meeting
+            .people()
+            .filter(|(_, _, p, _)| matches!(p, Presence::Disconnected { .. }))
+            .map(|(id, ..)| id.to_owned())
+            .collect();
+        for who in waiting {
+            let input = MeetingInput::Presence {
+                who,
+                input: PresenceInput::Tick,
+            };
+            if let Err(e) = self.meeting_input(session, input).await {
+                warn!(code = e.code, "a grace period could not be recorded");
+            }
+        }
+        self.push_view(session);
+    }
+
+    /// An invitation was revoked: whoever joined with it goes at once.
+    pub(super) async fn revoke(&mut self, session: &str, jti: &str) {
+        let conns: Vec<_> = self
+            .conn_jti
+            .iter()
+            .filter(|(_, j)| j.as_str() == jti)
+            .map(|(c, _)| *c)
+            .collect();
+        for conn in conns {
+            let who = self
+                .rooms
+                .get(session)
+                .and_then(|r| r.participant_of(conn))
+                .map(|p| p.id.clone());
+            if let Some(who) = who {
+                if let Some(host) = self.hosts.get(session)
+                    && !matches!(host.meeting.presence(&who), None | Some(Presence::Absent))
+                {
+                    let input = MeetingInput::Presence {
+                        who: who.clone(),
+                        input: PresenceInput::Left,
+                    };
+                    if let Err(e) = self.meeting_input(session, input).await {
+                        warn!(code = e.code, "a revocation could not be recorded");
+                    }
+                }
+                self.remove_participant(session, &who, ErrorCode::TokenRevoked)
+                    .await;
+                info!("a connection was closed because its invitation was revoked");
+            }
+        }
+        self.regate(session).await;
+        self.push_view(session);
+    }
+
+    /// Reloads a session's definition (agenda, participants) from the store.
+    pub(super) async fn reload(&mut self, session: &str) {
+        let Some(current) = self.hosts.get(session) else {
+            return;
+        };
+        match MeetingHost::load(&self.store, session).await {
+            Ok(Some(mut fresh)) => {
+                // Keep the running state machine unless nothing has happened yet.
+                if !current.meeting.log().entries().is_empty() {
+                    let numbers: Vec<u32> = fresh.agenda.iter().map(|a| a.number).collect();
+                    let mut meeting = current.meeting.clone();
+                    meeting.set_agenda(&numbers);
+                    for guest in fresh.people.iter().filter(|p| p.role == Role::Guest) {
+                        meeting.invite_guest(&guest.id);
+                    }
+                    fresh.meeting = meeting;
+                }
+                self.hosts.insert(session.to_owned(), fresh);
+                self.push_view(session);
+            }
+            Ok(None) => {
+                self.hosts.remove(session);
+            }
+            Err(e) => warn!(error = %e, "a session could not be reloaded"),
+        }
+    }
+
+    async fn remove_participant(&mut self, session: &str, who: &str, code: ErrorCode) {
+        let Some(room) = self.rooms.get_mut(session) else {
+            return;
+        };
+        let outputs = room.handle(RoomInput::Remove {
+            participant: who.to_owned(),
+            code,
+        });
+        self.carry_out(session, outputs).await;
+        self.gates.remove(&(session.to_owned(), who.to_owned()));
+    }
+
+    /// After the close: everyone is told and disconnected; the host is dropped.
+    async fn end_session(&mut self, session: &str) {
+        let conns: Vec<_> = self
+            .rooms
+            .get(session)
+            .map(|r| r.connections().map(|(c, _)| c).collect())
+            .unwrap_or_default();
+        for conn in conns {
+            if let Some(tx) = self.conns.get(&conn) {
+                let _ = tx.try_send(Outbound::Close(ErrorCode::SessionClosed));
+            }
+            self.forget_conn(conn);
+        }
+        let people: Vec<String> = self
+            .rooms
+            .remove(session)
+            .map(|r| r.participants().map(|p| p.id.clone()).collect())
+            .unwrap_or_default();
+        let room_id = RoomId(session.to_owned());
+        for who in people {
+            let _ = self.sfu.leave(room_id.clone(), ParticipantId(who)).await;
+        }
+        self.gates.retain(|(s, _), _| s != session);
+        self.hosts.remove(session);
+        info!("a session was closed and its log sealed");
+    }
+
+    /// Applies each connected participant's media gate when it changed.
+    pub(super) async fn regate(&mut self, session: &str) {
+        let (Some(host), Some(room)) = (self.hosts.get(session), self.rooms.get(session)) else {
+            return;
+        };
+        let wanted: Vec<(String, Gate)> = room
+            .participants()
+            .map(|p| (p.id.clone(), host.gate(&p.id, p.role)))
+            .collect();
+        let room_id = RoomId(session.to_owned());
+        for (who, gate) in wanted {
+            let key = (session.to_owned(), who.clone());
+            let applied = self.gates.get(&key).cloned().unwrap_or(Gate {
+                can_subscribe: true,
+                audience: None,
+            });
+            if applied == gate {
+                continue;
+            }
+            let pid = ParticipantId(who);
+            let audience = match &gate.audience {
+                None => Audience::Everyone,
+                Some(ids) => Audience::Only(ids.iter().cloned().map(ParticipantId).collect()),
+            };
+            // Narrow first, widen last, so nothing leaks in between.
+            let calls = if gate.can_subscribe {
+                (
+                    self.sfu.set_audience(room_id.clone(), pid.clone(), audience).await,
+                    self.sfu
+                        .set_can_subscribe(room_id.clone(), pid, gate.can_subscribe)
+                        .await,
+                )
+            } else {
+                (
+                    self.sfu
+                        .set_can_subscribe(room_id.clone(), pid.clone(), gate.can_subscribe)
+                        .await,
+                    self.sfu.set_audience(room_id.clone(), pid, audience).await,
+                )
+            };
+            match calls {
+                (Ok(()), Ok(())) => {
+                    self.gates.insert(key, gate);
+                }
+                (a, b) => {
+                    let e = a.err().or(b.err()).map(|e| e.to_string()).unwrap_or_default();
+                    warn!(error = %e, "a media gate could not be applied");
+                }
+            }
+        }
+    }
+
+    /// Sends everyone in the session its current state.
+    pub(super) fn push_view(&mut self, session: &str) {
+        let Some(host) = self.hosts.get(session) else {
+            return;
+        };
+        let view = host.view(self.rooms.get(session));
+        self.broadcast(
+            session,
+            None,
+            &ServerMessage::Meeting {
+                state: Box::new(view),
+            },
+        );
+    }
+
+    fn tell_presence(&mut self, session: &str, who: &str) {
+        let Some(presence) = self
+            .hosts
+            .get(session)
+            .and_then(|h| h.meeting.presence(who).cloned())
+        else {
+            return;
+        };
+        self.send_to(session, who, ServerMessage::YourPresence { presence });
+    }
+}
