@@ -65,6 +65,32 @@ pub enum Layer {
     High,
 }
 
+/// Who receives a participant's published tracks.
+///
+/// A track of publisher P reaches subscriber S only when S may subscribe at all
+/// (`can_subscribe`, false in the lobby) and P's audience admits S. A participant
+/// waiting in the lobby is published to the segretario alone with
+/// `Only(vec![segretario])`, so that the segretario can identify it on camera.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Audience {
+    /// Every participant that may subscribe (the default at join).
+    #[default]
+    Everyone,
+    /// Only these participants (an empty list: no one).
+    Only(Vec<ParticipantId>),
+}
+
+impl Audience {
+    /// Whether `subscriber` may receive the publisher's tracks under this audience.
+    pub fn admits(&self, subscriber: &ParticipantId) -> bool {
+        match self {
+            Audience::Everyone => true,
+            Audience::Only(list) => list.contains(subscriber),
+        }
+    }
+}
+
 /// What the publisher announces about one of its transceivers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublishedTrackInfo {

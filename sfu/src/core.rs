@@ -36,8 +36,6 @@ pub struct Core {
     pub out: Vec<Outgoing>,
     /// Events for the control plane.
     pub events: Vec<SfuEvent>,
-    /// Datagrams no peer accepted.
-    pub dropped: u64,
     next_tick: Instant,
 }
 
@@ -51,7 +49,6 @@ impl Core {
             routes: HashMap::new(),
             out: Vec::new(),
             events: Vec::new(),
-            dropped: 0,
             next_tick: now,
         }
     }
@@ -107,7 +104,6 @@ impl Core {
         now: Instant,
     ) {
         let Ok(contents) = bytes.try_into() else {
-            self.dropped += 1;
             return;
         };
         let input = Input::Receive(
@@ -136,7 +132,6 @@ impl Core {
             }
         }
         let Some((room_id, (idx, role))) = target else {
-            self.dropped += 1;
             debug!("dropped a datagram no peer accepts");
             return;
         };
@@ -153,9 +148,10 @@ impl Core {
                 room,
                 participant,
                 can_subscribe,
+                publish_only,
                 reply,
             } => {
-                let subscriber = self.new_peer(PeerRole::Subscriber, now);
+                let subscriber = (!publish_only).then(|| self.new_peer(PeerRole::Subscriber, now));
                 let r = self
                     .rooms
                     .entry(room.clone())
@@ -216,6 +212,19 @@ impl Core {
                 let (out, events) = (&mut self.out, &mut self.events);
                 let result = locate(&mut self.rooms, &room, &participant).map(|(r, i)| {
                     r.set_can_subscribe(i, can_subscribe);
+                    r.drive(now, out, events);
+                });
+                let _ = reply.send(result);
+            }
+            Command::SetAudience {
+                room,
+                participant,
+                audience,
+                reply,
+            } => {
+                let (out, events) = (&mut self.out, &mut self.events);
+                let result = locate(&mut self.rooms, &room, &participant).map(|(r, i)| {
+                    r.set_audience(i, audience);
                     r.drive(now, out, events);
                 });
                 let _ = reply.send(result);
@@ -302,10 +311,11 @@ impl Core {
         let (r, i) = locate(&mut self.rooms, room, participant)?;
         let p = &mut r.participants[i];
         let pending = p.pending.take().ok_or(SfuError::NoPendingOffer)?;
-        match p
-            .subscriber
-            .with(|rtc| rtc.sdp_api().accept_answer(pending, answer))
-        {
+        let accepted = match p.subscriber.as_mut() {
+            Some(subscriber) => subscriber.with(|rtc| rtc.sdp_api().accept_answer(pending, answer)),
+            None => None,
+        };
+        match accepted {
             Some(Ok(())) => {
                 r.answered(i, now);
                 r.drive(now, &mut self.out, &mut self.events);

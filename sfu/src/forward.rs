@@ -8,7 +8,7 @@ use str0m::media::{KeyframeRequestKind, MediaData, MediaTime, Mid};
 use crate::api::{Layer, ParticipantId, SfuEvent, TrackId, TrackKind};
 use crate::participant::{OutState, layer_of, rid_of};
 use crate::peer::Peer;
-use crate::room::{Room, new_out, track_info};
+use crate::room::{Room, track_info};
 use crate::simulcast::index;
 use crate::vp8;
 
@@ -44,11 +44,7 @@ impl Room {
             t.announced = true;
             t.codec = Some(codec_name(&data));
             let info = track_info(t, &publisher_id);
-            for (j, p) in self.participants.iter_mut().enumerate() {
-                if j != i && p.can_subscribe {
-                    p.outs.push(new_out(&info));
-                }
-            }
+            self.reconcile();
             events.push(SfuEvent::TrackPublished {
                 room: self.id.clone(),
                 track: info,
@@ -58,14 +54,17 @@ impl Room {
         let track_id = t.id.clone();
         let simulcast = t.simulcast;
         let mut wanted: Option<Layer> = None;
-        for (j, p) in self.participants.iter_mut().enumerate() {
-            if j == i || !p.can_subscribe {
+        for j in 0..self.participants.len() {
+            // The outs already follow the audience; checking again costs little and
+            // keeps a lobby participant's media from leaking through any stale state.
+            if !self.admits(i, j) {
                 continue;
             }
-            let Some(out) = p.outs.iter_mut().find(|o| o.track == track_id) else {
-                continue;
-            };
-            let OutState::Open(mid) = out.state else {
+            let p = &mut self.participants[j];
+            let Some((out, mid)) = p.outs.iter_mut().find_map(|o| match o.state {
+                OutState::Open(mid) if o.track == track_id => Some((o, mid)),
+                _ => None,
+            }) else {
                 continue;
             };
             if out.prefs.paused && out.kind == TrackKind::Video {
@@ -96,7 +95,9 @@ impl Room {
             let t_out = out
                 .timeline
                 .map(data.time.numer(), u64::from(freq.get()), switched);
-            write(&mut p.subscriber, mid, &data, MediaTime::new(t_out, freq));
+            if let Some(subscriber) = p.subscriber.as_mut() {
+                write(subscriber, mid, &data, MediaTime::new(t_out, freq));
+            }
         }
         if let Some(layer) = wanted {
             self.request_keyframe(&publisher_id, &track_id, layer, now);

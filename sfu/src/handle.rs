@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::api::{
-    ParticipantId, PublishedTrackInfo, RoomId, SfuConfig, SfuEvent, SubscriptionPrefs, TrackId,
-    TrackInfo,
+    Audience, ParticipantId, PublishedTrackInfo, RoomId, SfuConfig, SfuEvent, SubscriptionPrefs,
+    TrackId, TrackInfo,
 };
 use crate::engine;
 use crate::error::SfuError;
@@ -19,6 +19,8 @@ pub enum Command {
         room: RoomId,
         participant: ParticipantId,
         can_subscribe: bool,
+        /// See [`SfuHandle::join_publish_only`]: no subscriber connection at all.
+        publish_only: bool,
         reply: oneshot::Sender<Result<(), SfuError>>,
     },
     /// See [`SfuHandle::publish`].
@@ -49,6 +51,13 @@ pub enum Command {
         room: RoomId,
         participant: ParticipantId,
         can_subscribe: bool,
+        reply: oneshot::Sender<Result<(), SfuError>>,
+    },
+    /// See [`SfuHandle::set_audience`].
+    SetAudience {
+        room: RoomId,
+        participant: ParticipantId,
+        audience: Audience,
         reply: oneshot::Sender<Result<(), SfuError>>,
     },
     /// See [`SfuHandle::leave`].
@@ -127,9 +136,42 @@ impl SfuHandle {
             room,
             participant,
             can_subscribe,
+            publish_only: false,
             reply,
         })
         .await
+    }
+
+    /// Adds a participant that only publishes (a WHIP encoder): no subscriber
+    /// connection is created for it, so it is never offered anything, never times
+    /// out on that side and never receives media. Its tracks reach everyone until
+    /// [`SfuHandle::set_audience`] says otherwise. No event follows.
+    pub async fn join_publish_only(
+        &self,
+        room: RoomId,
+        participant: ParticipantId,
+    ) -> Result<(), SfuError> {
+        self.call(|reply| Command::Join {
+            room,
+            participant,
+            can_subscribe: false,
+            publish_only: true,
+            reply,
+        })
+        .await
+    }
+
+    /// Applies a plain offer that lists no tracks (a WHIP encoder's), deriving the
+    /// tracks from its m-lines with [`offer_tracks`](crate::offer_tracks), and returns
+    /// the answer.
+    pub async fn publish_offer(
+        &self,
+        room: RoomId,
+        participant: ParticipantId,
+        offer_sdp: String,
+    ) -> Result<String, SfuError> {
+        let tracks = crate::sdp::offer_tracks(&offer_sdp)?;
+        self.publish(room, participant, offer_sdp, tracks).await
     }
 
     /// Applies a publisher offer and returns the answer. `tracks` lists every sending
@@ -185,7 +227,9 @@ impl SfuHandle {
         .await
     }
 
-    /// Lets a participant receive media, or stops all of it (lobby).
+    /// Lets a participant receive media, or stops all of it (lobby). Forwarding stops
+    /// at once; the subscriber is then renegotiated (its m-lines stopped, or the
+    /// allowed tracks added, with a keyframe requested once they are open).
     pub async fn set_can_subscribe(
         &self,
         room: RoomId,
@@ -196,6 +240,24 @@ impl SfuHandle {
             room,
             participant,
             can_subscribe,
+            reply,
+        })
+        .await
+    }
+
+    /// Sets who receives a participant's published tracks ([`Audience::Everyone`] at
+    /// join). Forwarding no longer allowed stops at once; newly allowed tracks are
+    /// offered to their subscribers, with a keyframe requested once they are open.
+    pub async fn set_audience(
+        &self,
+        room: RoomId,
+        participant: ParticipantId,
+        audience: Audience,
+    ) -> Result<(), SfuError> {
+        self.call(|reply| Command::SetAudience {
+            room,
+            participant,
+            audience,
             reply,
         })
         .await

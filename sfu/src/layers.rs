@@ -82,12 +82,14 @@ impl Room {
                 }
             }
             let audio = audio_outs * AUDIO_RESERVE_BPS;
-            self.participants[j].subscriber.with(|rtc| {
-                rtc.bwe().set_bitrate(
-                    Bitrate::bps(minimum + audio),
-                    Bitrate::bps((desired + audio).max(minimum + audio)),
-                )
-            });
+            if let Some(subscriber) = self.participants[j].subscriber.as_mut() {
+                subscriber.with(|rtc| {
+                    rtc.bwe().set_bitrate(
+                        Bitrate::bps(minimum + audio),
+                        Bitrate::bps((desired + audio).max(minimum + audio)),
+                    )
+                });
+            }
         }
         for (publisher, track, layer) in requests {
             self.request_keyframe(&publisher, &track, layer, now);

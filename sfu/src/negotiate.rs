@@ -13,9 +13,12 @@ impl Room {
     /// Starts a subscriber renegotiation when tracks changed and no offer is out.
     pub(crate) fn negotiate(&mut self, i: usize, events: &mut Vec<SfuEvent>) {
         let p = &mut self.participants[i];
-        if p.pending.is_some() || p.subscriber.closed().is_some() {
+        if p.pending.is_some() || !p.receives() {
             return;
         }
+        let Some(subscriber) = p.subscriber.as_mut() else {
+            return;
+        };
         let needs = !p.channel_added
             || p.outs
                 .iter()
@@ -25,7 +28,7 @@ impl Room {
         }
         let channel_added = p.channel_added;
         let outs = &mut p.outs;
-        let applied = p.subscriber.with(|rtc| {
+        let applied = subscriber.with(|rtc| {
             let mut api = rtc.sdp_api();
             if !channel_added {
                 api.add_channel("seduta".to_owned());

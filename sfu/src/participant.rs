@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use str0m::change::SdpPendingOffer;
 use str0m::media::{MediaKind, Mid, Rid};
 
-use crate::api::{Layer, ParticipantId, SubscriptionPrefs, TrackId, TrackKind, TrackSource};
+use crate::api::{
+    Audience, Layer, ParticipantId, SubscriptionPrefs, TrackId, TrackKind, TrackSource,
+};
 use crate::keyframe::KeyframeThrottle;
 use crate::peer::Peer;
 use crate::simulcast::LayerSelector;
@@ -146,10 +148,12 @@ pub struct Participant {
     pub id: ParticipantId,
     /// `false` in the lobby: nothing is forwarded to it.
     pub can_subscribe: bool,
+    /// Who receives its tracks.
+    pub audience: Audience,
     /// Created by the first `publish`.
     pub publisher: Option<Peer>,
-    /// Created at join.
-    pub subscriber: Peer,
+    /// Created at join; `None` for a publish-only participant (a WHIP encoder).
+    pub subscriber: Option<Peer>,
     /// Sources announced with `publish`, by publisher mid.
     pub sources: HashMap<Mid, TrackSource>,
     /// Its tracks.
@@ -166,6 +170,40 @@ pub struct Participant {
     pub last_rx_bytes: u64,
     /// Last reported quality.
     pub quality: Option<crate::api::Quality>,
+}
+
+impl Participant {
+    /// Whether this participant has a subscriber connection that can still carry media.
+    pub fn receives(&self) -> bool {
+        self.subscriber
+            .as_ref()
+            .is_some_and(|s| s.closed().is_none())
+    }
+}
+
+impl TrackOut {
+    /// Whether the track is (or is about to be) on the subscriber connection, as
+    /// opposed to being stopped.
+    pub fn live(&self) -> bool {
+        matches!(
+            self.state,
+            OutState::ToOpen | OutState::Negotiating(_) | OutState::Open(_)
+        )
+    }
+
+    /// Takes the track off the subscriber connection: forwarding stops now and the
+    /// next offer stops its m-line. Returns `false` when it was never negotiated and
+    /// can simply be dropped.
+    pub fn stop(&mut self) -> bool {
+        match self.state {
+            OutState::Open(m) | OutState::Negotiating(m) => {
+                self.state = OutState::ToStop(m);
+                true
+            }
+            OutState::ToOpen => false,
+            OutState::ToStop(_) | OutState::NegotiatingStop(_) => true,
+        }
+    }
 }
 
 /// Maps a rid to our layer; no rid is a single-layer track.

@@ -35,8 +35,8 @@ pub struct Peer {
     pub next_timeout: Instant,
     /// Since when ICE has been disconnected.
     disconnected_since: Option<Instant>,
-    /// `true` once ICE and DTLS are up.
-    pub connected: bool,
+    /// Whether the closing has been reported to the control plane.
+    close_reported: bool,
 }
 
 impl Peer {
@@ -48,13 +48,23 @@ impl Peer {
             closed: None,
             next_timeout: now,
             disconnected_since: None,
-            connected: false,
+            close_reported: false,
         }
     }
 
     /// `Some(reason)` once the peer is closed.
     pub fn closed(&self) -> Option<&str> {
         self.closed.as_deref()
+    }
+
+    /// The reason the peer closed, the first time it is asked after closing; then `None`.
+    pub fn take_close_report(&mut self) -> Option<String> {
+        if self.close_reported {
+            return None;
+        }
+        let reason = self.closed.clone()?;
+        self.close_reported = true;
+        Some(reason)
     }
 
     /// Closes the peer with a reason (kept for the control plane).
@@ -128,7 +138,6 @@ impl Peer {
 
     fn track_health(&mut self, event: &Event, now: Instant) {
         match event {
-            Event::Connected => self.connected = true,
             Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
                 self.disconnected_since.get_or_insert(now);
             }

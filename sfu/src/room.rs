@@ -8,8 +8,8 @@ use str0m::media::Mid;
 use str0m::{Event, Input};
 
 use crate::api::{
-    Layer, ParticipantId, PeerRole, PeerState, RoomId, SfuEvent, SubscriptionPrefs, TrackId,
-    TrackInfo, TrackKind, TrackSource,
+    Audience, Layer, ParticipantId, PeerRole, PeerState, RoomId, SfuEvent, SubscriptionPrefs,
+    TrackId, TrackInfo, TrackKind, TrackSource,
 };
 use crate::participant::{OutState, Participant, Published, RateMeter, TrackOut, kind_of};
 use crate::peer::{Outgoing, Peer};
@@ -40,30 +40,26 @@ impl Room {
         self.participants.iter().position(|p| &p.id == id)
     }
 
-    /// Adds a participant with its subscriber peer, subscribed to every current track.
-    pub fn add(&mut self, id: ParticipantId, subscriber: Peer, can_subscribe: bool) {
-        let mut outs = Vec::new();
-        if can_subscribe {
-            for p in &self.participants {
-                for t in p.published.iter().filter(|t| t.announced) {
-                    outs.push(new_out(&track_info(t, &p.id)));
-                }
-            }
-        }
+    /// Adds a participant, published to everyone, and subscribes it to every current
+    /// track it may receive. Without a subscriber peer (publish-only) it receives
+    /// nothing, ever.
+    pub fn add(&mut self, id: ParticipantId, subscriber: Option<Peer>, can_subscribe: bool) {
         self.participants.push(Participant {
             id,
-            can_subscribe,
+            can_subscribe: can_subscribe && subscriber.is_some(),
+            audience: Audience::Everyone,
             publisher: None,
             subscriber,
             sources: Default::default(),
             published: Vec::new(),
-            outs,
+            outs: Vec::new(),
             pending: None,
             channel_added: false,
             estimate_bps: None,
             last_rx_bytes: 0,
             quality: None,
         });
+        self.reconcile();
     }
 
     /// Removes a participant and stops its tracks everywhere.
@@ -72,38 +68,68 @@ impl Room {
         for t in std::mem::take(&mut p.published) {
             self.unpublish(&p.id, &t, events);
         }
-        p.subscriber.close("left");
+        if let Some(subscriber) = p.subscriber.as_mut() {
+            subscriber.close("left");
+        }
         if let Some(publisher) = p.publisher.as_mut() {
             publisher.close("left");
         }
         self.speakers.remove(&p.id);
     }
 
-    /// Lets a participant receive media, or stops it (lobby).
+    /// Lets a participant receive media, or stops all of it (lobby). Takes effect at
+    /// once; the subscriber is renegotiated by the next [`Room::drive`].
     pub fn set_can_subscribe(&mut self, idx: usize, can: bool) {
-        let mut outs = Vec::new();
-        if can && !self.participants[idx].can_subscribe {
-            for (j, p) in self.participants.iter().enumerate() {
-                if j == idx {
-                    continue;
-                }
-                for t in p.published.iter().filter(|t| t.announced) {
-                    outs.push(new_out(&track_info(t, &p.id)));
-                }
-            }
-        }
         let me = &mut self.participants[idx];
-        me.can_subscribe = can;
-        if can {
-            me.outs.extend(outs);
-        } else {
-            for out in &mut me.outs {
-                out.state = match out.state {
-                    OutState::Open(m) | OutState::Negotiating(m) => OutState::ToStop(m),
-                    other => other,
-                };
+        me.can_subscribe = can && me.subscriber.is_some();
+        self.reconcile();
+    }
+
+    /// Sets who receives a participant's tracks. Takes effect at once; subscribers
+    /// are renegotiated by the next [`Room::drive`].
+    pub fn set_audience(&mut self, idx: usize, audience: Audience) {
+        self.participants[idx].audience = audience;
+        self.reconcile();
+    }
+
+    /// Whether participant `subscriber` may receive the tracks of `publisher`.
+    pub(crate) fn admits(&self, publisher: usize, subscriber: usize) -> bool {
+        let (p, s) = (
+            &self.participants[publisher],
+            &self.participants[subscriber],
+        );
+        publisher != subscriber && s.can_subscribe && s.receives() && p.audience.admits(&s.id)
+    }
+
+    /// Makes every subscriber's forwarded tracks exactly the announced tracks it is
+    /// allowed to receive: forwarding no longer allowed stops now (its m-line is
+    /// stopped in the next offer), missing tracks wait for the next offer.
+    pub(crate) fn reconcile(&mut self) {
+        for s in 0..self.participants.len() {
+            let wanted: Vec<TrackInfo> = (0..self.participants.len())
+                .filter(|&p| self.admits(p, s))
+                .flat_map(|p| {
+                    let publisher = &self.participants[p];
+                    publisher
+                        .published
+                        .iter()
+                        .filter(|t| t.announced)
+                        .map(|t| track_info(t, &publisher.id))
+                })
+                .collect();
+            let me = &mut self.participants[s];
+            me.outs.retain_mut(|o| {
+                if o.live() && !wanted.iter().any(|w| w.id == o.track) {
+                    o.stop()
+                } else {
+                    true
+                }
+            });
+            for info in wanted {
+                if !me.outs.iter().any(|o| o.track == info.id && o.live()) {
+                    me.outs.push(new_out(&info));
+                }
             }
-            me.outs.retain(|o| o.state != OutState::ToOpen);
         }
     }
 
@@ -112,7 +138,7 @@ impl Room {
         match self.participants[idx]
             .outs
             .iter_mut()
-            .find(|o| &o.track == track)
+            .find(|o| &o.track == track && o.live())
         {
             Some(out) => {
                 out.prefs = prefs;
@@ -154,7 +180,9 @@ impl Room {
     /// Finds the peer that owns `input`.
     pub fn accepting(&mut self, input: &Input) -> Option<(usize, PeerRole)> {
         for (i, p) in self.participants.iter_mut().enumerate() {
-            if p.subscriber.accepts(input) {
+            if let Some(subscriber) = p.subscriber.as_mut()
+                && subscriber.accepts(input)
+            {
                 return Some((i, PeerRole::Subscriber));
             }
             if let Some(publisher) = p.publisher.as_mut()
@@ -170,7 +198,7 @@ impl Room {
     pub fn next_timeout(&self) -> Option<Instant> {
         self.participants
             .iter()
-            .flat_map(|p| std::iter::once(&p.subscriber).chain(p.publisher.as_ref()))
+            .flat_map(|p| p.subscriber.iter().chain(p.publisher.as_ref()))
             .filter(|peer| peer.closed().is_none())
             .map(|peer| peer.next_timeout)
             .min()
@@ -184,7 +212,7 @@ impl Room {
         events: &mut Vec<SfuEvent>,
     ) {
         for p in &mut self.participants {
-            for peer in std::iter::once(&mut p.subscriber).chain(p.publisher.as_mut()) {
+            for peer in p.subscriber.iter_mut().chain(p.publisher.as_mut()) {
                 if peer.closed().is_none() && peer.next_timeout <= now {
                     peer.handle_input(Input::Timeout(now));
                 }
@@ -345,14 +373,7 @@ impl Room {
         events: &mut Vec<SfuEvent>,
     ) {
         for p in &mut self.participants {
-            for out in p.outs.iter_mut().filter(|o| o.track == t.id) {
-                out.state = match out.state {
-                    OutState::Open(m) | OutState::Negotiating(m) => OutState::ToStop(m),
-                    other => other,
-                };
-            }
-            p.outs
-                .retain(|o| o.state != OutState::ToOpen || o.track != t.id);
+            p.outs.retain_mut(|o| o.track != t.id || o.stop());
         }
         if t.announced {
             events.push(SfuEvent::TrackUnpublished {
@@ -387,17 +408,14 @@ impl Room {
     fn reap(&mut self, now: Instant, events: &mut Vec<SfuEvent>) {
         for i in 0..self.participants.len() {
             let p = &mut self.participants[i];
-            p.subscriber.check_alive(now);
+            if let Some(subscriber) = p.subscriber.as_mut() {
+                subscriber.check_alive(now);
+            }
             if let Some(publisher) = p.publisher.as_mut() {
                 publisher.check_alive(now);
             }
             let p = &mut self.participants[i];
-            if let Some(reason) = p
-                .publisher
-                .as_ref()
-                .and_then(|x| x.closed())
-                .map(str::to_owned)
-            {
+            if let Some(reason) = p.publisher.as_mut().and_then(Peer::take_close_report) {
                 p.publisher = None;
                 let tracks = std::mem::take(&mut p.published);
                 let id = p.id.clone();
@@ -413,12 +431,10 @@ impl Room {
                 );
             }
             let p = &mut self.participants[i];
-            if let Some(reason) = p.subscriber.closed().map(str::to_owned)
-                && (!p.outs.is_empty() || p.pending.is_some() || p.channel_added)
-            {
+            if let Some(reason) = p.subscriber.as_mut().and_then(Peer::take_close_report) {
+                // A dead subscriber is never renegotiated; its forwarding state goes.
                 p.outs.clear();
                 p.pending = None;
-                p.channel_added = true; // never renegotiate a dead peer
                 self.peer_state(
                     i,
                     PeerRole::Subscriber,
@@ -462,7 +478,7 @@ pub(crate) fn track_info(t: &Published, publisher: &ParticipantId) -> TrackInfo 
 
 pub(crate) fn peer_mut(p: &mut Participant, role: PeerRole) -> Option<&mut Peer> {
     match role {
-        PeerRole::Subscriber => Some(&mut p.subscriber),
+        PeerRole::Subscriber => p.subscriber.as_mut(),
         PeerRole::Publisher => p.publisher.as_mut(),
     }
 }
@@ -474,4 +490,150 @@ fn poll(
     now: Instant,
 ) -> Option<Event> {
     peer_mut(p, role)?.poll_event(out, now)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use str0m::Rtc;
+    use str0m::media::Mid;
+
+    use super::*;
+
+    fn peer(role: PeerRole, now: Instant) -> Peer {
+        Peer::new(Rtc::builder().build(now), role, now)
+    }
+
+    fn id(s: &str) -> ParticipantId {
+        ParticipantId(s.to_owned())
+    }
+
+    /// A room of `names` (with subscribers, except `publish_only`), each publishing
+    /// an announced audio and video track, every forwarding negotiated and open.
+    fn room(names: &[&str], publish_only: &[&str]) -> Room {
+        let now = Instant::now();
+        let mut room = Room::new(RoomId("r".into()), now);
+        for name in names {
+            let sub = (!publish_only.contains(name)).then(|| peer(PeerRole::Subscriber, now));
+            room.add(id(name), sub, true);
+            let i = room.participants.len() - 1;
+            for (n, kind) in [(0, TrackKind::Audio), (1, TrackKind::Video)] {
+                let mid = Mid::from(format!("{n}").as_str());
+                room.participants[i].published.push(Published {
+                    id: TrackId(format!("{name}/{mid}")),
+                    mid,
+                    kind,
+                    source: TrackSource::Camera,
+                    codec: Some("vp8".into()),
+                    simulcast: false,
+                    meters: Default::default(),
+                    heights: [0; 3],
+                    announced: true,
+                    throttle: Default::default(),
+                });
+            }
+        }
+        room.reconcile();
+        open_all(&mut room);
+        room
+    }
+
+    /// Simulates answered offers: every pending change is applied.
+    fn open_all(room: &mut Room) {
+        for (n, p) in room.participants.iter_mut().enumerate() {
+            for (k, o) in p.outs.iter_mut().enumerate() {
+                if o.state == OutState::ToOpen {
+                    o.state = OutState::Open(Mid::from(format!("{n}{k}").as_str()));
+                }
+            }
+            p.outs.retain(|o| !matches!(o.state, OutState::ToStop(_)));
+        }
+    }
+
+    /// Publishers whose tracks `who` has open (media flows), sorted, with counts.
+    fn open_from(room: &Room, who: &str) -> Vec<String> {
+        let i = room.find(&id(who)).expect("participant");
+        let mut v: Vec<String> = room.participants[i]
+            .outs
+            .iter()
+            .filter(|o| matches!(o.state, OutState::Open(_)))
+            .map(|o| o.track.0.clone())
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn tracks_of(names: &[&str]) -> Vec<String> {
+        let mut v: Vec<String> = names
+            .iter()
+            .flat_map(|n| [format!("{n}/0"), format!("{n}/1")])
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn lobby_audience_stops_forwarding_at_once_and_restoring_offers_again() {
+        let mut r = room(&["a", "b", "c"], &[]);
+        assert_eq!(open_from(&r, "b"), tracks_of(&["a", "c"]));
+        let c = r.find(&id("c")).expect("c");
+        r.set_can_subscribe(c, false);
+        r.set_audience(c, Audience::Only(vec![id("a")]));
+        // Stopped right away: nothing is Open any more where it is not allowed.
+        assert_eq!(open_from(&r, "c"), Vec::<String>::new());
+        assert_eq!(open_from(&r, "b"), tracks_of(&["a"]));
+        assert_eq!(open_from(&r, "a"), tracks_of(&["b", "c"]));
+        let (a, b) = (r.find(&id("a")).expect("a"), r.find(&id("b")).expect("b"));
+        assert!(r.admits(c, a) && !r.admits(c, b) && !r.admits(a, c));
+        // The stopped m-lines wait for the next offer.
+        let stops = |r: &Room, i: usize| {
+            r.participants[i]
+                .outs
+                .iter()
+                .filter(|o| matches!(o.state, OutState::ToStop(_)))
+                .count()
+        };
+        assert_eq!((stops(&r, c), stops(&r, b), stops(&r, a)), (4, 2, 0));
+        open_all(&mut r);
+        assert!(r.participants[c].outs.is_empty());
+
+        r.set_audience(c, Audience::Everyone);
+        r.set_can_subscribe(c, true);
+        open_all(&mut r);
+        assert_eq!(open_from(&r, "c"), tracks_of(&["a", "b"]));
+        assert_eq!(open_from(&r, "b"), tracks_of(&["a", "c"]));
+        assert_eq!(open_from(&r, "a"), tracks_of(&["b", "c"]));
+    }
+
+    #[test]
+    fn revoking_before_the_answer_then_restoring_does_not_duplicate() {
+        let mut r = room(&["a", "b"], &[]);
+        let b = r.find(&id("b")).expect("b");
+        r.set_audience(b, Audience::Only(vec![]));
+        r.set_audience(b, Audience::Everyone);
+        r.set_audience(b, Audience::Everyone);
+        let a = r.find(&id("a")).expect("a");
+        let live: Vec<_> = r.participants[a].outs.iter().filter(|o| o.live()).collect();
+        assert_eq!(live.len(), 2, "one live out per track");
+        open_all(&mut r);
+        assert_eq!(open_from(&r, "a"), tracks_of(&["b"]));
+    }
+
+    #[test]
+    fn a_publish_only_participant_never_receives_but_is_received() {
+        let mut r = room(&["a", "chamber"], &["chamber"]);
+        let ch = r.find(&id("chamber")).expect("chamber");
+        assert!(r.participants[ch].subscriber.is_none());
+        assert!(r.participants[ch].outs.is_empty());
+        r.set_can_subscribe(ch, true);
+        assert!(!r.participants[ch].can_subscribe);
+        assert!(r.participants[ch].outs.is_empty());
+        assert_eq!(open_from(&r, "a"), tracks_of(&["chamber"]));
+        // Nothing to offer and nothing to time out on the missing side.
+        let mut events = Vec::new();
+        r.negotiate(ch, &mut events);
+        assert!(events.is_empty());
+        assert!(peer_mut(&mut r.participants[ch], PeerRole::Subscriber).is_none());
+    }
 }
