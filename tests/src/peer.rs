@@ -61,6 +61,7 @@ pub struct WebrtcPeer {
     publisher: Pc,
     subscriber: Arc<tokio::sync::Mutex<Option<Pc>>>,
     tasks: Vec<JoinHandle<()>>,
+    answered: Arc<std::sync::atomic::AtomicU64>,
 }
 
 struct Handler {
@@ -208,7 +209,9 @@ impl WebrtcPeer {
         let received: Counts = Arc::default();
         let subscriber: Arc<tokio::sync::Mutex<Option<Pc>>> = Arc::default();
         let answer_slot: Arc<Mutex<Option<oneshot::Sender<String>>>> = Arc::default();
+        let answered: Arc<std::sync::atomic::AtomicU64> = Arc::default();
         {
+            let answered = answered.clone();
             let outbound = outbound.clone();
             let received = received.clone();
             let subscriber = subscriber.clone();
@@ -222,10 +225,11 @@ impl WebrtcPeer {
                     match msg["type"].as_str() {
                         Some("subscriber_offer") => {
                             let sdp = msg["sdp"].as_str().unwrap_or_default().to_owned();
-                            if let Err(e) =
-                                answer_offer(&subscriber, &received, &outbound, sdp).await
-                            {
-                                eprintln!("testpeer: subscriber offer failed: {e:#}");
+                            match answer_offer(&subscriber, &received, &outbound, sdp).await {
+                                Ok(()) => {
+                                    answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                                }
+                                Err(e) => eprintln!("testpeer: subscriber offer failed: {e:#}"),
                             }
                         }
                         Some("publish_answer") => {
@@ -310,7 +314,13 @@ impl WebrtcPeer {
             publisher,
             subscriber,
             tasks,
+            answered,
         })
+    }
+
+    /// How many subscriber offers this peer has answered so far.
+    pub fn offers_answered(&self) -> u64 {
+        self.answered.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Packets received so far, per publishing participant.
@@ -405,5 +415,118 @@ async fn play(
         {
             return;
         }
+    }
+}
+
+/// A webrtc-rs encoder that publishes over plain WHIP (RFC 9725), with no WebSocket
+/// and no track list: an HTTP `POST` of its offer, the answer in the response.
+pub struct WhipPublisher {
+    /// The resource's path, from the `Location` header.
+    pub location: String,
+    /// The `ETag` header of the answer, if any.
+    pub etag: Option<String>,
+    pc: Pc,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl WhipPublisher {
+    /// Posts an Opus and VP8 offer to `http://{addr}/whip/{session}` with `token`,
+    /// applies the answer, waits for the connection and plays `media` in a loop.
+    pub async fn publish(
+        addr: std::net::SocketAddr,
+        session: &str,
+        token: &str,
+        media: SyntheticMedia,
+    ) -> anyhow::Result<Self> {
+        let (connected_tx, mut connected_rx) = mpsc::unbounded_channel();
+        let pc = new_pc(Handler {
+            connected: connected_tx,
+            received: None,
+        })
+        .await?;
+        let audio = local_track(RtpCodecKind::Audio, MIME_TYPE_OPUS, 48_000, 2)?;
+        let video = local_track(RtpCodecKind::Video, MIME_TYPE_VP8, 90_000, 0)?;
+        let audio_sender = pc.add_track(audio.clone() as Arc<dyn TrackLocal>).await?;
+        let video_sender = pc.add_track(video.clone() as Arc<dyn TrackLocal>).await?;
+        let offer = pc.create_offer(None).await?;
+        pc.set_local_description(offer).await?;
+        let sdp = pc
+            .local_description()
+            .await
+            .ok_or_else(|| anyhow!("no local description"))?
+            .sdp;
+        let auth = format!("Bearer {token}");
+        let response = crate::http::request(
+            addr,
+            "POST",
+            &format!("/whip/{session}"),
+            &[
+                ("Authorization", auth.as_str()),
+                ("Content-Type", "application/sdp"),
+            ],
+            sdp.as_bytes(),
+        )
+        .await?;
+        if response.status != 201 {
+            bail!("WHIP POST answered {}: {}", response.status, response.body);
+        }
+        if response.header("content-type") != Some("application/sdp") {
+            bail!(
+                "WHIP answer has content type {:?}",
+                response.header("content-type")
+            );
+        }
+        let location = response
+            .header("location")
+            .ok_or_else(|| anyhow!("WHIP answer without Location"))?
+            .to_owned();
+        let etag = response.header("etag").map(str::to_owned);
+        pc.set_remote_description(RTCSessionDescription::answer(response.body)?)
+            .await?;
+        tokio::time::timeout(Duration::from_secs(15), connected_rx.recv())
+            .await
+            .context("waiting for the WHIP connection")?;
+        let frames = media
+            .video
+            .iter()
+            .map(|f| (f.clone(), media.frame_duration))
+            .collect();
+        let tasks = vec![
+            tokio::spawn(play(video, video_sender, frames, media.frame_duration)),
+            tokio::spawn(play(audio, audio_sender, media.audio, AUDIO_PAGE)),
+        ];
+        Ok(Self {
+            location,
+            etag,
+            pc,
+            tasks,
+        })
+    }
+
+    /// Ends the WHIP session with `DELETE` on its resource, then closes the peer.
+    pub async fn delete(
+        self,
+        addr: std::net::SocketAddr,
+        token: &str,
+    ) -> anyhow::Result<crate::http::Response> {
+        let auth = format!("Bearer {token}");
+        let response = crate::http::request(
+            addr,
+            "DELETE",
+            &self.location,
+            &[("Authorization", auth.as_str())],
+            b"",
+        )
+        .await;
+        self.close().await;
+        response
+    }
+
+    /// Closes the peer without telling the server.
+    pub async fn close(self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        let _ = self.pc.close().await;
     }
 }
