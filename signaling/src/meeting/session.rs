@@ -222,6 +222,9 @@ pub struct Meeting {
     results: Vec<ClosedVote>,
     #[serde(skip)]
     log: AttendanceLog,
+    /// Who takes the input being applied (recorded as `by` in its log entries).
+    #[serde(skip)]
+    actor: Option<String>,
 }
 
 impl Meeting {
@@ -251,6 +254,7 @@ impl Meeting {
             vote: None,
             results: Vec::new(),
             log: AttendanceLog::new(session),
+            actor: None,
         }
     }
 
@@ -379,8 +383,24 @@ impl Meeting {
         // Work on a copy: a refusal anywhere leaves the session as it was.
         let mut next = self.clone();
         let outputs = next.apply(input, now, at)?;
+        next.actor = None;
         *self = next;
         Ok(outputs)
+    }
+
+    /// Like [`Meeting::handle`], for an input taken by `actor` (the segretario, or a
+    /// member acting for themselves): each log entry records `by`.
+    pub fn handle_by(
+        &mut self,
+        input: MeetingInput,
+        now: u64,
+        at: &str,
+        actor: &str,
+    ) -> Result<Vec<MeetingOutput>, MeetingError> {
+        self.actor = Some(actor.to_owned());
+        let result = self.handle(input, now, at);
+        self.actor = None;
+        result
     }
 
     fn apply(
@@ -587,8 +607,11 @@ impl Meeting {
         out: &mut Vec<MeetingOutput>,
         at: &str,
         kind: &str,
-        data: serde_json::Value,
+        mut data: serde_json::Value,
     ) -> Result<(), MeetingError> {
+        if let (Some(actor), Some(map)) = (&self.actor, data.as_object_mut()) {
+            map.insert("by".to_owned(), json!(actor));
+        }
         let entry = self.log.append(at, kind, data)?.clone();
         out.push(MeetingOutput::Logged { entry });
         Ok(())

@@ -195,7 +195,7 @@ impl Hub {
             }
         };
         let closing = matches!(input, MeetingInput::Close);
-        match self.meeting_input(session, input).await {
+        match self.meeting_input_by(session, input, Some(actor)).await {
             Ok(()) => {}
             // Removing someone already absent still removes their connection.
             Err(e) if remove_after.is_some() && e.code == "wrong_presence_state" => {}
@@ -223,11 +223,24 @@ impl Hub {
     /// Applies one input: the log entries are stored (with the new state) before
     /// the change takes effect in memory and before anyone is told.
     async fn meeting_input(&mut self, session: &str, input: MeetingInput) -> Result<(), ActionError> {
+        self.meeting_input_by(session, input, None).await
+    }
+
+    /// Like `meeting_input`, for an input taken by `actor` (recorded in the log).
+    async fn meeting_input_by(
+        &mut self,
+        session: &str,
+        input: MeetingInput,
+        actor: Option<&str>,
+    ) -> Result<(), ActionError> {
         let host = self.hosts.get(session).ok_or_else(ActionError::not_found)?;
         let mut next = host.meeting.clone();
         let phase_before = next.phase();
         let now = now_ms();
-        let outputs = next.handle(input, now, &rfc3339(now))?;
+        let outputs = match actor {
+            Some(actor) => next.handle_by(input, now, &rfc3339(now), actor)?,
+            None => next.handle(input, now, &rfc3339(now))?,
+        };
         let entries: Vec<_> = outputs
             .iter()
             .filter_map(|o| match o {
