@@ -132,6 +132,15 @@ async fn create(
     if claims.role != Role::Room {
         return refuse(StatusCode::FORBIDDEN, "role_not_allowed");
     }
+    // A stored session admits only through a live invitation, as the WebSocket does.
+    if let Err((code, _)) = super::admission::admit(&shared.store, &claims).await {
+        let status = match code {
+            crate::protocol::ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            crate::protocol::ErrorCode::Internal => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::UNAUTHORIZED,
+        };
+        return refuse(status, code.as_str());
+    }
     if !is_sdp(&headers) {
         return refuse(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
     }
