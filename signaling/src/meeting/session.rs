@@ -86,6 +86,16 @@ pub enum MeetingInput {
     },
     /// A quorum check on request; logged with its inputs.
     CheckQuorum,
+    /// Someone switched their microphone or camera (logged: being on camera matters
+    /// for identification and for voting).
+    Media {
+        /// Who.
+        who: String,
+        /// Microphone on.
+        mic_on: bool,
+        /// Camera on.
+        camera_on: bool,
+    },
     /// Closes the open vote.
     CloseVote,
     /// Suspends the session.
@@ -264,8 +274,8 @@ impl Meeting {
         snapshot: &str,
         entries: Vec<Entry>,
     ) -> Result<Self, RestoreError> {
-        let mut meeting: Meeting = serde_json::from_str(snapshot)
-            .map_err(|e| RestoreError::Snapshot(e.to_string()))?;
+        let mut meeting: Meeting =
+            serde_json::from_str(snapshot).map_err(|e| RestoreError::Snapshot(e.to_string()))?;
         meeting.log = AttendanceLog::from_entries(session, entries)
             .map_err(|b| RestoreError::Log(b.to_string()))?;
         Ok(meeting)
@@ -492,6 +502,21 @@ impl Meeting {
                     }),
                 )?;
                 self.vote = Some(ballot_box);
+            }
+            MeetingInput::Media {
+                who,
+                mic_on,
+                camera_on,
+            } => {
+                if self.roll.presence(&who).is_none() {
+                    return Err(MeetingError::Presence(PresenceError::UnknownParticipant));
+                }
+                self.log_to(
+                    &mut out,
+                    at,
+                    "media_changed",
+                    json!({ "participant": who, "mic_on": mic_on, "camera_on": camera_on }),
+                )?;
             }
             MeetingInput::CheckQuorum => {
                 let q = self.quorum();

@@ -298,3 +298,82 @@ fn an_art78_abstainer_leaves_for_the_item_and_comes_back_at_the_next() {
     let kinds: Vec<&str> = m.log().entries().iter().map(|e| e.kind.as_str()).collect();
     assert!(kinds.contains(&"art78_out") && kinds.contains(&"art78_back"));
 }
+
+#[test]
+fn a_snapshot_and_its_log_restore_the_same_session_that_then_continues_the_chain() {
+    let mut m = seated(&["a1", "a2", "a3"]);
+    m.handle(MeetingInput::Open, 1, AT).expect("open");
+    m.handle(MeetingInput::OpenItem { item: 1 }, 2, AT)
+        .expect("item");
+    open_vote(&mut m, VoteKind::Deliberation);
+    cast(&mut m, "a1", Ballot::Favorevole).expect("a1");
+    let snapshot = m.snapshot();
+    let entries = m.log().entries().to_vec();
+    let mut back = Meeting::restore("giunta-2026-03-12", &snapshot, entries).expect("restore");
+    assert_eq!(back.phase(), Phase::Open);
+    assert_eq!(back.current_item(), Some(1));
+    assert_eq!(back.vote().map(|v| v.ballots.len()), Some(1));
+    assert_eq!(back.quorum(), m.quorum());
+    cast(&mut back, "a2", Ballot::Contrario).expect("a2 after restore");
+    verify(back.log().entries()).expect("the chain continues unbroken");
+
+    let mut broken = m.log().entries().to_vec();
+    broken[1].kind = "forged".into();
+    assert!(matches!(
+        Meeting::restore("giunta-2026-03-12", &snapshot, broken),
+        Err(RestoreError::Log(_))
+    ));
+    assert!(matches!(
+        Meeting::restore("giunta-2026-03-12", "{", Vec::new()),
+        Err(RestoreError::Snapshot(_))
+    ));
+}
+
+#[test]
+fn actions_record_who_took_them_and_media_changes_are_logged() {
+    let mut m = seated(&["a1"]);
+    m.handle_by(MeetingInput::CheckQuorum, 1, AT, "segretario")
+        .expect("check");
+    let last = m.log().entries().last().expect("entry").clone();
+    assert_eq!(last.kind, "quorum_checked");
+    assert_eq!(last.data["by"], "segretario");
+    m.handle_by(
+        MeetingInput::Media {
+            who: "a1".into(),
+            mic_on: false,
+            camera_on: true,
+        },
+        2,
+        AT,
+        "a1",
+    )
+    .expect("media");
+    let last = m.log().entries().last().expect("entry").clone();
+    assert_eq!(last.kind, "media_changed");
+    assert_eq!(last.data["mic_on"], false);
+    let before = m.log().entries().len();
+    let err = m
+        .handle(
+            MeetingInput::Media {
+                who: "stranger".into(),
+                mic_on: true,
+                camera_on: true,
+            },
+            3,
+            AT,
+        )
+        .expect_err("unknown");
+    assert_eq!(err.code(), "unknown_participant");
+    assert_eq!(m.log().entries().len(), before, "a refusal leaves no trace");
+    // Without an actor nothing is attributed.
+    m.handle(MeetingInput::CheckQuorum, 4, AT).expect("check");
+    assert!(
+        m.log()
+            .entries()
+            .last()
+            .expect("entry")
+            .data
+            .get("by")
+            .is_none()
+    );
+}

@@ -222,16 +222,26 @@ impl Hub {
                 if let RoomInput::ConnectionLost { conn } = &input {
                     self.forget_conn(*conn);
                 }
-                let media_state = matches!(input, RoomInput::MediaState { .. });
+                let media_of = match &input {
+                    RoomInput::MediaState { conn, .. } => self
+                        .rooms
+                        .get(&session)
+                        .and_then(|r| r.participant_of(*conn))
+                        .map(|p| (p.id.clone(), p.audio_muted, p.video_muted)),
+                    _ => None,
+                };
                 let Some(room) = self.rooms.get_mut(&session) else {
                     return;
                 };
                 let outputs = room.handle(input);
+                let changed = !outputs.is_empty();
                 self.carry_out(&session, outputs).await;
                 if let Some(who) = who {
                     self.meeting_connection_gone(&session, &who, left).await;
-                } else if media_state {
-                    self.push_view(&session);
+                } else if let Some((who, ..)) = media_of
+                    && changed
+                {
+                    self.meeting_media_changed(&session, &who).await;
                 }
             }
             HubCommand::Action {

@@ -106,9 +106,9 @@ impl Hub {
             None | Some(Presence::Absent) => return,
             Some(Presence::Lobby) => PresenceInput::Left,
             _ if left => PresenceInput::Left,
-            Some(Presence::Present { mode: Mode::Remote } | Presence::Away { mode: Mode::Remote }) => {
-                PresenceInput::ConnectionLost
-            }
+            Some(
+                Presence::Present { mode: Mode::Remote } | Presence::Away { mode: Mode::Remote },
+            ) => PresenceInput::ConnectionLost,
             _ => return,
         };
         let input = MeetingInput::Presence {
@@ -117,6 +117,36 @@ impl Hub {
         };
         if let Err(e) = self.meeting_input(session, input).await {
             warn!(code = e.code, "a disconnection could not be recorded");
+        }
+        self.push_view(session);
+    }
+
+    /// A participant switched their microphone or camera: logged, then shown.
+    pub(super) async fn meeting_media_changed(&mut self, session: &str, who: &str) {
+        let Some(seat) = self
+            .rooms
+            .get(session)
+            .and_then(|r| r.participants().find(|p| p.id == who))
+            .map(|p| (!p.audio_muted, !p.video_muted))
+        else {
+            return;
+        };
+        let known = self
+            .hosts
+            .get(session)
+            .is_some_and(|h| h.meeting.presence(who).is_some());
+        if known {
+            let input = MeetingInput::Media {
+                who: who.to_owned(),
+                mic_on: seat.0,
+                camera_on: seat.1,
+            };
+            if let Err(e) = self.meeting_input_by(session, input, Some(who)).await {
+                warn!(
+                    code = e.code,
+                    "a microphone or camera change could not be recorded"
+                );
+            }
         }
         self.push_view(session);
     }
@@ -222,7 +252,11 @@ impl Hub {
 
     /// Applies one input: the log entries are stored (with the new state) before
     /// the change takes effect in memory and before anyone is told.
-    async fn meeting_input(&mut self, session: &str, input: MeetingInput) -> Result<(), ActionError> {
+    async fn meeting_input(
+        &mut self,
+        session: &str,
+        input: MeetingInput,
+    ) -> Result<(), ActionError> {
         self.meeting_input_by(session, input, None).await
     }
 
@@ -269,7 +303,11 @@ impl Hub {
                 Phase::Suspended => SessionStatus::Suspended,
                 Phase::Closed => SessionStatus::Closed,
             };
-            if let Err(e) = self.store.set_session_status(session, status, now as i64).await {
+            if let Err(e) = self
+                .store
+                .set_session_status(session, status, now as i64)
+                .await
+            {
                 warn!(error = %e, "the session status could not be stored");
             }
             if let Some(host) = self.hosts.get_mut(session) {
@@ -480,7 +518,9 @@ impl Hub {
             // Narrow first, widen last, so nothing leaks in between.
             let calls = if gate.can_subscribe {
                 (
-                    self.sfu.set_audience(room_id.clone(), pid.clone(), audience).await,
+                    self.sfu
+                        .set_audience(room_id.clone(), pid.clone(), audience)
+                        .await,
                     self.sfu
                         .set_can_subscribe(room_id.clone(), pid, gate.can_subscribe)
                         .await,
@@ -498,7 +538,11 @@ impl Hub {
                     self.gates.insert(key, gate);
                 }
                 (a, b) => {
-                    let e = a.err().or(b.err()).map(|e| e.to_string()).unwrap_or_default();
+                    let e = a
+                        .err()
+                        .or(b.err())
+                        .map(|e| e.to_string())
+                        .unwrap_or_default();
                     warn!(error = %e, "a media gate could not be applied");
                 }
             }
