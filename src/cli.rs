@@ -337,15 +337,25 @@ async fn token(args: TokenArgs) -> anyhow::Result<()> {
         // A stored session admits only through a stored (revocable) invitation.
         Some(p) => {
             if p.role != role {
-                bail!("{} is a {} in session {}, not a {role}", p.id, p.role, args.session);
+                bail!(
+                    "{} is a {} in session {}, not a {role}",
+                    p.id,
+                    p.role,
+                    args.session
+                );
             }
-            let link = seduta_signaling::mint_link(&store, Some(&issuer), "", &args.session, &p, ttl)
-                .await
-                .context("minting the invitation")?;
+            let link =
+                seduta_signaling::mint_link(&store, Some(&issuer), "", &args.session, &p, ttl)
+                    .await
+                    .context("minting the invitation")?;
             link.token
         }
         None if store.session(&args.session).await?.is_some() => {
-            bail!("{} is not a participant of session {}", args.sub, args.session)
+            bail!(
+                "{} is not a participant of session {}",
+                args.sub,
+                args.session
+            )
         }
         None => issuer
             .mint(&args.sub, &args.session, role, &args.name, ttl)
@@ -401,7 +411,10 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
 
 fn print_demo(demo: &demo::Demo, base: &str) {
     println!();
-    println!("Giunta dimostrativa / demo Giunta (sessione {}):", demo.session);
+    println!(
+        "Giunta dimostrativa / demo Giunta (sessione {}):",
+        demo.session
+    );
     println!("  Segretario (console della seduta / session console):");
     println!("    {}", demo.segretario_link);
     for (name, office, url) in &demo.links {
@@ -409,9 +422,15 @@ fn print_demo(demo: &demo::Demo, base: &str) {
         println!("    {url}");
     }
     println!();
-    println!("Console del personale / staff console: {}/console", base.trim_end_matches('/'));
+    println!(
+        "Console del personale / staff console: {}/console",
+        base.trim_end_matches('/')
+    );
     for s in &demo.staff {
-        println!("  {} ({}): utente / user {:?}, password {:?}", s.display_name, s.role, s.username, s.password);
+        println!(
+            "  {} ({}): utente / user {:?}, password {:?}",
+            s.display_name, s.role, s.username, s.password
+        );
     }
     println!();
 }
@@ -419,7 +438,9 @@ fn print_demo(demo: &demo::Demo, base: &str) {
 async fn invite(args: InviteArgs) -> anyhow::Result<()> {
     let config = base_config(&args.common)?;
     if config.jwt_public_key.is_some() {
-        bail!("this installation verifies tokens with a public key; invitations are minted by the external issuer");
+        bail!(
+            "this installation verifies tokens with a public key; invitations are minted by the external issuer"
+        );
     }
     let issuer = TokenIssuer::hs256(&config.hs256_secret()?, config.jwt_audience.clone());
     let Some(base) = config.public_url.clone() else {
@@ -445,7 +466,10 @@ async fn invite(args: InviteArgs) -> anyhow::Result<()> {
         let link = seduta_signaling::mint_link(&store, Some(&issuer), &base, &args.session, p, ttl)
             .await
             .context("minting the invitation")?;
-        println!("{} ({}) [invito / invitation {}]:", p.name, p.role, link.jti);
+        println!(
+            "{} ({}) [invito / invitation {}]:",
+            p.name, p.role, link.jti
+        );
         println!("  {}", link.link);
     }
     Ok(())
@@ -470,9 +494,10 @@ async fn convene(args: SessionArgs) -> anyhow::Result<()> {
             .map(|(subject, number)| seduta_signaling::store::AgendaItem { number, subject })
             .collect(),
     };
-    let record = seduta_signaling::convene(&store, &request, &segretario.id, &segretario.display_name)
-        .await
-        .context("convening the session")?;
+    let record =
+        seduta_signaling::convene(&store, &request, &segretario.id, &segretario.display_name)
+            .await
+            .context("convening the session")?;
     println!("{}", record.id);
     Ok(())
 }

@@ -15,8 +15,8 @@ use seduta_signaling::auth::{Role, TokenIssuer, hash_password, uuid_like};
 use seduta_signaling::clock::{now_ms, rfc3339};
 use seduta_signaling::meeting::OrganSettings;
 use seduta_signaling::store::{
-    AgendaItem, Ente, Invitation, Member, Organ, SessionParticipant, SessionRecord,
-    SessionStatus, StaffAccount, StaffRole, Store,
+    AgendaItem, Ente, Invitation, Member, Organ, SessionParticipant, SessionRecord, SessionStatus,
+    StaffAccount, StaffRole, Store,
 };
 use serde::{Deserialize, Serialize};
 
@@ -53,12 +53,42 @@ pub fn members() -> Vec<DemoMember> {
     };
     vec![
         m("sindaco", "Giulia Ferraris", Role::Presiding, "Sindaca"),
-        m("assessore-1", "Marco Bellini", Role::Member, "Assessore al bilancio"),
-        m("assessore-2", "Laura Gentile", Role::Member, "Assessora ai lavori pubblici"),
-        m("assessore-3", "Paolo Rinaldi", Role::Member, "Assessore all'istruzione"),
-        m("assessore-4", "Chiara Moretti", Role::Member, "Assessora alle politiche sociali"),
-        m("assessore-5", "Davide Colombo", Role::Member, "Assessore all'urbanistica"),
-        m("assessore-6", "Elena Marchetti", Role::Member, "Assessora alla cultura"),
+        m(
+            "assessore-1",
+            "Marco Bellini",
+            Role::Member,
+            "Assessore al bilancio",
+        ),
+        m(
+            "assessore-2",
+            "Laura Gentile",
+            Role::Member,
+            "Assessora ai lavori pubblici",
+        ),
+        m(
+            "assessore-3",
+            "Paolo Rinaldi",
+            Role::Member,
+            "Assessore all'istruzione",
+        ),
+        m(
+            "assessore-4",
+            "Chiara Moretti",
+            Role::Member,
+            "Assessora alle politiche sociali",
+        ),
+        m(
+            "assessore-5",
+            "Davide Colombo",
+            Role::Member,
+            "Assessore all'urbanistica",
+        ),
+        m(
+            "assessore-6",
+            "Elena Marchetti",
+            Role::Member,
+            "Assessora alla cultura",
+        ),
     ]
 }
 
@@ -145,10 +175,10 @@ pub async fn seed(
             segretario_link = link;
             continue;
         }
-        let office = members()
-            .iter()
-            .find(|m| m.sub == p.id)
-            .map_or_else(|| "Aula (sala della Giunta)".to_owned(), |m| m.office.to_owned());
+        let office = members().iter().find(|m| m.sub == p.id).map_or_else(
+            || "Aula (sala della Giunta)".to_owned(),
+            |m| m.office.to_owned(),
+        );
         links.push((p.name, office, link));
     }
     Ok(Demo {
@@ -257,7 +287,11 @@ async fn current_session(store: &Store, segretario: &StaffAccount) -> anyhow::Re
             session_id: id.clone(),
             id: m.id.clone(),
             name: m.name,
-            role: if m.presiding { Role::Presiding } else { Role::Member },
+            role: if m.presiding {
+                Role::Presiding
+            } else {
+                Role::Member
+            },
             member_id: Some(m.id),
         })
         .collect();

@@ -40,8 +40,14 @@ mod tests {
     fn formats_and_parses_utc_with_millis() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_773_306_000_123), "2026-03-12T09:00:00.123Z");
-        assert_eq!(parse_rfc3339("2026-03-12T09:00:00.123Z"), Some(1_773_306_000_123));
-        assert_eq!(parse_rfc3339("2026-03-12T10:00:00+01:00"), Some(1_773_306_000_000));
+        assert_eq!(
+            parse_rfc3339("2026-03-12T09:00:00.123Z"),
+            Some(1_773_306_000_123)
+        );
+        assert_eq!(
+            parse_rfc3339("2026-03-12T10:00:00+01:00"),
+            Some(1_773_306_000_000)
+        );
         assert_eq!(parse_rfc3339("yesterday"), None);
     }
 }

@@ -83,7 +83,10 @@ pub async fn login(
     let now = Instant::now();
     let name = req.username.trim().to_lowercase();
     if name.is_empty() || name.len() > 128 || req.password.len() > 1024 {
-        return Err(ApiError::bad_request("invalid_request", "username or password too long or empty"));
+        return Err(ApiError::bad_request(
+            "invalid_request",
+            "username or password too long or empty",
+        ));
     }
     if !shared.logins.allowed(&name, now) {
         return Err(ApiError::new(
@@ -108,13 +111,21 @@ pub async fn login(
         _ => {
             shared.logins.failed(&name, now);
             tracing::info!("a staff login failed");
-            return Err(ApiError::unauthorized("invalid_credentials", "wrong username or password"));
+            return Err(ApiError::unauthorized(
+                "invalid_credentials",
+                "wrong username or password",
+            ));
         }
     };
     shared.logins.succeeded(&name);
     let (token, claims) = shared
         .staff_tokens
-        .mint(&account.id, account.role, &account.ente_id, &account.display_name)
+        .mint(
+            &account.id,
+            account.role,
+            &account.ente_id,
+            &account.display_name,
+        )
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
     Ok(Json(LoginResponse {
         token,
@@ -126,16 +137,27 @@ pub async fn login(
 /// Logs out: the token stops working at once.
 #[utoipa::path(post, path = "/api/auth/logout", security(("staff" = [])),
     responses((status = 204), (status = 401, body = super::error::ErrorBody)))]
-pub async fn logout(State(shared): State<Arc<Shared>>, staff: Staff) -> Result<StatusCode, ApiError> {
-    let exp_ms = i64::try_from(staff.0.exp).unwrap_or(i64::MAX).saturating_mul(1000);
-    shared.store.revoke_staff_token(&staff.0.jti, exp_ms).await?;
+pub async fn logout(
+    State(shared): State<Arc<Shared>>,
+    staff: Staff,
+) -> Result<StatusCode, ApiError> {
+    let exp_ms = i64::try_from(staff.0.exp)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(1000);
+    shared
+        .store
+        .revoke_staff_token(&staff.0.jti, exp_ms)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// The account of the token.
 #[utoipa::path(get, path = "/api/auth/me", security(("staff" = [])),
     responses((status = 200, body = StaffView), (status = 401, body = super::error::ErrorBody)))]
-pub async fn me(State(shared): State<Arc<Shared>>, staff: Staff) -> Result<Json<StaffView>, ApiError> {
+pub async fn me(
+    State(shared): State<Arc<Shared>>,
+    staff: Staff,
+) -> Result<Json<StaffView>, ApiError> {
     let account = shared
         .store
         .staff(&staff.0.sub)
@@ -168,15 +190,28 @@ pub async fn change_password(
         .staff(&staff.0.sub)
         .await?
         .ok_or_else(|| ApiError::not_found("account"))?;
-    let (current, stored, new) = (req.current_password, account.password_hash.clone(), req.new_password);
+    let (current, stored, new) = (
+        req.current_password,
+        account.password_hash.clone(),
+        req.new_password,
+    );
     let hashed = tokio::task::spawn_blocking(move || {
         if !verify_password(&current, &stored) {
-            return Err(ApiError::unauthorized("invalid_credentials", "the current password is wrong"));
+            return Err(ApiError::unauthorized(
+                "invalid_credentials",
+                "the current password is wrong",
+            ));
         }
         hash_password(&new).map_err(|e| ApiError::bad_request(e.code(), e.to_string()))
     })
     .await
-    .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "hashing failed"))??;
+    .map_err(|_| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "hashing failed",
+        )
+    })??;
     shared
         .store
         .set_password(&account.id, &hashed, now_ms() as i64)
@@ -208,16 +243,26 @@ pub async fn create_staff(
     Json(req): Json<NewStaff>,
 ) -> Result<(StatusCode, Json<StaffView>), ApiError> {
     staff.require(&[StaffRole::Admin])?;
-    let role = StaffRole::parse(&req.role)
-        .ok_or_else(|| ApiError::bad_request("invalid_request", "role must be segretario, clerk or admin"))?;
+    let role = StaffRole::parse(&req.role).ok_or_else(|| {
+        ApiError::bad_request("invalid_request", "role must be segretario, clerk or admin")
+    })?;
     let username = req.username.trim().to_lowercase();
     if username.is_empty() || username.len() > 64 || req.display_name.trim().is_empty() {
-        return Err(ApiError::bad_request("invalid_request", "username and display_name are required"));
+        return Err(ApiError::bad_request(
+            "invalid_request",
+            "username and display_name are required",
+        ));
     }
     let password = req.password;
     let hash = tokio::task::spawn_blocking(move || hash_password(&password))
         .await
-        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "hashing failed"))?
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "hashing failed",
+            )
+        })?
         .map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
     let account = StaffAccount {
         id: uuid_like(),

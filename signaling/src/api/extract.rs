@@ -33,14 +33,19 @@ pub async fn check_staff(shared: &Shared, token: &str) -> Result<StaffClaims, Ap
         .verify(token)
         .map_err(|e| ApiError::unauthorized(e.code(), e.to_string()))?;
     if shared.store.staff_token_revoked(&claims.jti).await? {
-        return Err(ApiError::unauthorized("token_revoked", "this token was logged out"));
+        return Err(ApiError::unauthorized(
+            "token_revoked",
+            "this token was logged out",
+        ));
     }
     let account = shared
         .store
         .staff(&claims.sub)
         .await?
         .ok_or_else(|| ApiError::unauthorized("token_invalid", "unknown account"))?;
-    let issued_ms = i64::try_from(claims.iat).unwrap_or(i64::MAX).saturating_mul(1000);
+    let issued_ms = i64::try_from(claims.iat)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(1000);
     // A password change invalidates tokens issued before it (same second included).
     if account.disabled || issued_ms + 1000 <= account.password_changed_at_ms {
         return Err(ApiError::unauthorized(
@@ -112,7 +117,11 @@ pub struct Actor {
 }
 
 /// Resolves the caller of a meeting action on `session`.
-pub async fn actor(shared: &Shared, parts_token: Option<&str>, session: &str) -> Result<Actor, ApiError> {
+pub async fn actor(
+    shared: &Shared,
+    parts_token: Option<&str>,
+    session: &str,
+) -> Result<Actor, ApiError> {
     let token = parts_token
         .ok_or_else(|| ApiError::unauthorized("token_missing", "a token is required"))?;
     if let Ok(claims) = shared.staff_tokens.verify(token) {

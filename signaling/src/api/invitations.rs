@@ -68,25 +68,46 @@ pub async fn mint(
     staff.require(&[StaffRole::Segretario])?;
     let session = staff.session(&shared, &id).await?;
     if session.status == SessionStatus::Closed {
-        return Err(ApiError::conflict("session_closed", "the session is closed"));
+        return Err(ApiError::conflict(
+            "session_closed",
+            "the session is closed",
+        ));
     }
     let req = body.map(|Json(r)| r).unwrap_or_default();
     let hours = req.ttl_hours.unwrap_or(DEFAULT_TTL_HOURS);
     if hours == 0 || hours > MAX_TTL_HOURS {
-        return Err(ApiError::bad_request("invalid_request", "ttl_hours must be between 1 and 744"));
+        return Err(ApiError::bad_request(
+            "invalid_request",
+            "ttl_hours must be between 1 and 744",
+        ));
     }
     let people = shared.store.participants(&id).await?;
     let targets: Vec<&SessionParticipant> = match &req.participant_id {
-        Some(pid) => vec![people
+        Some(pid) => vec![
+            people
+                .iter()
+                .find(|p| &p.id == pid)
+                .ok_or_else(|| ApiError::not_found("participant"))?,
+        ],
+        None => people
             .iter()
-            .find(|p| &p.id == pid)
-            .ok_or_else(|| ApiError::not_found("participant"))?],
-        None => people.iter().filter(|p| p.role != Role::Segretario).collect(),
+            .filter(|p| p.role != Role::Segretario)
+            .collect(),
     };
     let mut links = Vec::new();
     let ttl = Duration::from_secs(u64::from(hours) * 3600);
     for p in targets {
-        links.push(mint_link(&shared.store, shared.issuer.as_ref(), &shared.public_url, &id, p, ttl).await?);
+        links.push(
+            mint_link(
+                &shared.store,
+                shared.issuer.as_ref(),
+                &shared.public_url,
+                &id,
+                p,
+                ttl,
+            )
+            .await?,
+        );
     }
     Ok((StatusCode::CREATED, Json(links)))
 }
@@ -97,7 +118,15 @@ async fn mint_one(
     p: &SessionParticipant,
     ttl: Duration,
 ) -> Result<MintedLink, ApiError> {
-    mint_link(&shared.store, shared.issuer.as_ref(), &shared.public_url, session, p, ttl).await
+    mint_link(
+        &shared.store,
+        shared.issuer.as_ref(),
+        &shared.public_url,
+        session,
+        p,
+        ttl,
+    )
+    .await
 }
 
 /// Mints one invitation (stored, revocable) and its link (API and command line alike).
@@ -197,7 +226,10 @@ pub async fn console(
     staff.require(&[StaffRole::Segretario])?;
     let session = staff.session(&shared, &id).await?;
     if session.status == SessionStatus::Closed {
-        return Err(ApiError::conflict("session_closed", "the session is closed"));
+        return Err(ApiError::conflict(
+            "session_closed",
+            "the session is closed",
+        ));
     }
     let me = shared
         .store

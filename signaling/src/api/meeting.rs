@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::header::CONTENT_TYPE;
 use axum::http::HeaderMap;
+use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tokio::sync::oneshot;
@@ -108,7 +108,10 @@ pub async fn attendance(
                 .collect();
             Ok(([(CONTENT_TYPE, "application/jsonl")], body).into_response())
         }
-        Some(_) => Err(ApiError::bad_request("invalid_request", "format must be json or jsonl")),
+        Some(_) => Err(ApiError::bad_request(
+            "invalid_request",
+            "format must be json or jsonl",
+        )),
     }
 }
 

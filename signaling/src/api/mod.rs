@@ -39,11 +39,17 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/api/auth/me", get(auth::me))
         .route("/api/staff", post(auth::create_staff))
         .route("/api/organs", get(organs::list))
-        .route("/api/organs/{id}/members", get(organs::members).post(organs::add_member))
+        .route(
+            "/api/organs/{id}/members",
+            get(organs::members).post(organs::add_member),
+        )
         .route("/api/organs/{id}/settings", put(organs::set_settings))
         .route("/api/members/{id}/end", post(organs::end_membership))
         .route("/api/sessions", get(sessions::list).post(sessions::create))
-        .route("/api/sessions/{id}", get(sessions::detail).patch(sessions::update))
+        .route(
+            "/api/sessions/{id}",
+            get(sessions::detail).patch(sessions::update),
+        )
         .route("/api/sessions/{id}/agenda", put(sessions::set_agenda))
         .route("/api/sessions/{id}/guests", post(sessions::add_guest))
         .route("/api/sessions/{id}/room", post(sessions::add_room))

@@ -28,7 +28,14 @@ struct BearerSchemes;
 impl Modify for BearerSchemes {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
         let components = doc.components.get_or_insert_with(Default::default);
-        let bearer = || SecurityScheme::Http(Http::builder().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build());
+        let bearer = || {
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            )
+        };
         components.add_security_scheme("staff", bearer());
         components.add_security_scheme("join", bearer());
     }

@@ -19,7 +19,10 @@ use crate::store::{Member, Organ, StaffRole};
 /// The organs of the caller's municipality.
 #[utoipa::path(get, path = "/api/organs", security(("staff" = [])),
     responses((status = 200, body = Vec<Organ>), (status = 401, body = super::error::ErrorBody)))]
-pub async fn list(State(shared): State<Arc<Shared>>, staff: Staff) -> Result<Json<Vec<Organ>>, ApiError> {
+pub async fn list(
+    State(shared): State<Arc<Shared>>,
+    staff: Staff,
+) -> Result<Json<Vec<Organ>>, ApiError> {
     Ok(Json(shared.store.list_organs(&staff.0.ente).await?))
 }
 
@@ -69,13 +72,19 @@ pub async fn add_member(
     staff.organ_of_mine(&shared, &id).await?;
     let name = req.name.trim();
     if name.is_empty() || name.len() > 200 || req.office.len() > 200 {
-        return Err(ApiError::bad_request("invalid_request", "a name (at most 200 characters) is required"));
+        return Err(ApiError::bad_request(
+            "invalid_request",
+            "a name (at most 200 characters) is required",
+        ));
     }
     check_date(&req.valid_from)?;
     if let Some(to) = &req.valid_to {
         check_date(to)?;
         if to.as_str() < req.valid_from.as_str() {
-            return Err(ApiError::bad_request("invalid_request", "valid_to is before valid_from"));
+            return Err(ApiError::bad_request(
+                "invalid_request",
+                "valid_to is before valid_from",
+            ));
         }
     }
     let member = Member {
@@ -113,7 +122,12 @@ pub async fn end_membership(
     check_date(&req.valid_to)?;
     let mut mine = false;
     for organ in shared.store.list_organs(&staff.0.ente).await? {
-        mine |= shared.store.members(&organ.id).await?.iter().any(|m| m.id == id);
+        mine |= shared
+            .store
+            .members(&organ.id)
+            .await?
+            .iter()
+            .any(|m| m.id == id);
     }
     if !mine {
         return Err(ApiError::not_found("member"));
@@ -142,7 +156,7 @@ pub async fn set_settings(
 /// Refuses anything but a real `YYYY-MM-DD` date.
 pub fn check_date(text: &str) -> Result<(), ApiError> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
-    time::Date::parse(text, &format)
-        .map(|_| ())
-        .map_err(|_| ApiError::bad_request("invalid_date", format!("not a YYYY-MM-DD date: {text:?}")))
+    time::Date::parse(text, &format).map(|_| ()).map_err(|_| {
+        ApiError::bad_request("invalid_date", format!("not a YYYY-MM-DD date: {text:?}"))
+    })
 }

@@ -86,7 +86,9 @@ pub async fn create(
     staff.require(&[StaffRole::Segretario])?;
     staff.organ_of_mine(&shared, &req.organ_id).await?;
     let record = convene(&shared.store, &req, &staff.0.sub, &staff.0.name).await?;
-    detail_of(&shared, record).await.map(|d| (StatusCode::CREATED, d))
+    detail_of(&shared, record)
+        .await
+        .map(|d| (StatusCode::CREATED, d))
 }
 
 /// Convenes a session in `store` (API and command line alike): validates it, and
@@ -107,7 +109,10 @@ pub async fn convene(
     check_convocation(&req.convocation)?;
     check_agenda(&req.agenda)?;
     parse_rfc3339(&req.scheduled_at).ok_or_else(|| {
-        ApiError::bad_request("invalid_date", "scheduled_at must be an RFC 3339 date and time")
+        ApiError::bad_request(
+            "invalid_date",
+            "scheduled_at must be an RFC 3339 date and time",
+        )
     })?;
     let date = req.scheduled_at.get(..10).unwrap_or_default().to_owned();
     let members = store.members_in_office(&organ.id, &date).await?;
@@ -134,7 +139,11 @@ pub async fn convene(
     store.insert_session(&record).await?;
     store.set_agenda(&id, &req.agenda).await?;
     for m in &members {
-        let role = if m.presiding { Role::Presiding } else { Role::Member };
+        let role = if m.presiding {
+            Role::Presiding
+        } else {
+            Role::Member
+        };
         store
             .upsert_participant(&SessionParticipant {
                 session_id: id.clone(),
@@ -170,7 +179,10 @@ pub async fn detail(
     detail_of(&shared, record).await
 }
 
-async fn detail_of(shared: &Shared, session: SessionRecord) -> Result<Json<SessionDetail>, ApiError> {
+async fn detail_of(
+    shared: &Shared,
+    session: SessionRecord,
+) -> Result<Json<SessionDetail>, ApiError> {
     let agenda = shared.store.agenda(&session.id).await?;
     let participants = shared.store.participants(&session.id).await?;
     Ok(Json(SessionDetail {
@@ -220,7 +232,10 @@ pub async fn update(
     }
     if let Some(when) = req.scheduled_at {
         parse_rfc3339(&when).ok_or_else(|| {
-            ApiError::bad_request("invalid_date", "scheduled_at must be an RFC 3339 date and time")
+            ApiError::bad_request(
+                "invalid_date",
+                "scheduled_at must be an RFC 3339 date and time",
+            )
         })?;
         record.scheduled_at = when;
     }
@@ -284,7 +299,15 @@ pub async fn add_room(
     Path(id): Path<String>,
     Json(req): Json<NewPerson>,
 ) -> Result<(StatusCode, Json<SessionParticipant>), ApiError> {
-    add_person(&shared, &staff, &id, "aula".to_owned(), &req.name, Role::Room).await
+    add_person(
+        &shared,
+        &staff,
+        &id,
+        "aula".to_owned(),
+        &req.name,
+        Role::Room,
+    )
+    .await
 }
 
 async fn add_person(
@@ -298,11 +321,17 @@ async fn add_person(
     staff.require(&[StaffRole::Segretario])?;
     let record = staff.session(shared, session).await?;
     if record.status == SessionStatus::Closed {
-        return Err(ApiError::conflict("session_closed", "the session is closed"));
+        return Err(ApiError::conflict(
+            "session_closed",
+            "the session is closed",
+        ));
     }
     let name = name.trim();
     if name.is_empty() || name.len() > 200 {
-        return Err(ApiError::bad_request("invalid_request", "a name (at most 200 characters) is required"));
+        return Err(ApiError::bad_request(
+            "invalid_request",
+            "a name (at most 200 characters) is required",
+        ));
     }
     let person = SessionParticipant {
         session_id: session.to_owned(),
@@ -336,13 +365,19 @@ fn check_convocation(c: &str) -> Result<(), ApiError> {
     if c == "prima" || c == "seconda" {
         Ok(())
     } else {
-        Err(ApiError::bad_request("invalid_request", "convocation must be prima or seconda"))
+        Err(ApiError::bad_request(
+            "invalid_request",
+            "convocation must be prima or seconda",
+        ))
     }
 }
 
 fn check_agenda(items: &[AgendaItem]) -> Result<(), ApiError> {
     if items.len() > MAX_ITEMS {
-        return Err(ApiError::bad_request("invalid_agenda", "too many agenda items"));
+        return Err(ApiError::bad_request(
+            "invalid_agenda",
+            "too many agenda items",
+        ));
     }
     let mut numbers = BTreeSet::new();
     for item in items {

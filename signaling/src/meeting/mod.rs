@@ -14,15 +14,15 @@ mod session;
 mod settings;
 mod votes;
 
-pub use permissions::{Forbidden, authorize};
 pub use ballot_box::{BallotBox, VoteError, VoteKind, VoteMode};
+pub use permissions::{Forbidden, authorize};
 pub use presence::{
     Mode, Presence, PresenceError, PresenceEvent, PresenceInput, PresenceRoll, PresenceSettings,
 };
 pub use quorum::{QuorumCheck, check_quorum};
 pub use session::{
-    ClosedVote, Lost, Meeting, MeetingError, MeetingInput, MeetingOutput, MeetingSettings,
-    Phase, RestoreError,
+    ClosedVote, Lost, Meeting, MeetingError, MeetingInput, MeetingOutput, MeetingSettings, Phase,
+    RestoreError,
 };
 pub use settings::{MajorityRule, OrganSettings, QuorumRule, RuleSettings, TieRule};
 pub use votes::{Ballot, Outcome, VoteCount, count_votes, immediate_executability};

@@ -117,7 +117,10 @@ mod tests {
     #[test]
     fn segretario_may_do_everything() {
         for action in every_action("a1") {
-            assert!(authorize(Role::Segretario, "seg", &action).is_ok(), "{action:?}");
+            assert!(
+                authorize(Role::Segretario, "seg", &action).is_ok(),
+                "{action:?}"
+            );
         }
     }
 

@@ -4,8 +4,8 @@ use seduta_sfu::{Layer, Quality, SubscribedTrack, TrackInfo};
 use serde::{Deserialize, Serialize};
 
 use super::{ErrorCode, MeetingView};
-use crate::meeting::{Lost, Presence};
 use crate::auth::Role;
+use crate::meeting::{Lost, Presence};
 
 /// A participant as every client sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

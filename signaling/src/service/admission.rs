@@ -16,7 +16,10 @@ pub async fn admit(store: &Store, claims: &Claims) -> Result<(), (ErrorCode, &'s
     if session.status == SessionStatus::Closed {
         return Err((ErrorCode::SessionClosed, "the session is closed"));
     }
-    let revoked = (ErrorCode::TokenRevoked, "the invitation is revoked or unknown");
+    let revoked = (
+        ErrorCode::TokenRevoked,
+        "the invitation is revoked or unknown",
+    );
     let Some(jti) = &claims.jti else {
         return Err(revoked);
     };

@@ -7,9 +7,7 @@ use thiserror::Error;
 use crate::auth::Role;
 use crate::clock::rfc3339;
 use crate::meeting::{Meeting, MeetingSettings, Presence};
-use crate::protocol::{
-    AgendaEntry, Link, MeetingView, PersonView, VoteResultView, VoteView,
-};
+use crate::protocol::{AgendaEntry, Link, MeetingView, PersonView, VoteResultView, VoteView};
 use crate::room::Room;
 use crate::store::{AgendaItem, SessionParticipant, SessionRecord, Store, StoreError};
 
