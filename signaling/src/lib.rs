@@ -46,8 +46,8 @@ pub mod clock;
 pub mod meeting;
 pub mod protocol;
 pub mod room;
-pub mod store;
 mod service;
+pub mod store;
 
 use std::sync::Arc;
 use std::time::Duration;
