@@ -28,6 +28,11 @@ pub struct MeetingSettings {
     pub camera_required_to_vote: bool,
     /// Members in office (in carica).
     pub members_in_office: u32,
+    /// Whether the presiding member and the segretario must be in the same place: the
+    /// session then opens (and resumes) only if they are not one in the chamber and
+    /// the other remote.
+    #[serde(default)]
+    pub presiding_and_segretario_colocated: bool,
 }
 
 /// Where the session stands.
@@ -177,6 +182,9 @@ pub enum MeetingError {
     /// The quorum does not hold.
     #[error("the quorum does not hold")]
     NoQuorum,
+    /// The presiding member and the segretario must be in the same place.
+    #[error("the presiding member and the segretario must be in the same place")]
+    NotColocated,
     /// A presence change was refused.
     #[error(transparent)]
     Presence(#[from] PresenceError),
@@ -197,6 +205,7 @@ impl MeetingError {
             MeetingError::VoteOpen => "vote_open",
             MeetingError::NoVote => "no_vote_open",
             MeetingError::NoQuorum => "no_quorum",
+            MeetingError::NotColocated => "not_colocated",
             MeetingError::Presence(e) => e.code(),
             MeetingError::Vote(e) => e.code(),
             MeetingError::Log(_) => "log_sealed",
@@ -438,6 +447,7 @@ impl Meeting {
                 if !q.reached {
                     return Err(MeetingError::NoQuorum);
                 }
+                self.expect_colocated()?;
                 self.phase = Phase::Open;
                 self.log_to(&mut out, at, "session_opened", json!({ "quorum": q }))?;
             }
@@ -587,6 +597,7 @@ impl Meeting {
                 if !q.reached {
                     return Err(MeetingError::NoQuorum);
                 }
+                self.expect_colocated()?;
                 self.phase = Phase::Open;
                 self.log_to(
                     &mut out,
@@ -617,6 +628,22 @@ impl Meeting {
             }
         }
         Ok(out)
+    }
+
+    /// With the co-location setting, the presiding member and the segretario may not
+    /// be one in the chamber and the other remote.
+    fn expect_colocated(&self) -> Result<(), MeetingError> {
+        if !self.settings.presiding_and_segretario_colocated {
+            return Ok(());
+        }
+        let mode = |who: &str| match self.roll.presence(who) {
+            Some(Presence::Present { mode }) => Some(*mode),
+            _ => None,
+        };
+        match (mode(&self.presiding), mode(&self.segretario)) {
+            (Some(a), Some(b)) if a != b => Err(MeetingError::NotColocated),
+            _ => Ok(()),
+        }
     }
 
     fn expect_phase(&self, phase: Phase) -> Result<(), MeetingError> {

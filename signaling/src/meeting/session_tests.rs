@@ -9,6 +9,7 @@ fn settings() -> MeetingSettings {
         presence: PresenceSettings::default(),
         camera_required_to_vote: true,
         members_in_office: 7,
+        presiding_and_segretario_colocated: false,
     }
 }
 
@@ -376,4 +377,28 @@ fn actions_record_who_took_them_and_media_changes_are_logged() {
             .get("by")
             .is_none()
     );
+}
+
+#[test]
+fn with_the_colocation_setting_a_remote_segretario_and_a_presiding_member_in_the_chamber_cannot_open()
+ {
+    let mut settings = settings();
+    settings.presiding_and_segretario_colocated = true;
+    let members = ["sindaco", "a1", "a2", "a3", "a4", "a5", "a6"];
+    let mut m = Meeting::new("s", settings, "sindaco", "segretario", &members, &[1]);
+    admit(&mut m, "segretario");
+    presence(&mut m, "sindaco", PresenceInput::CheckedIn, 0);
+    for who in ["a1", "a2", "a3"] {
+        admit(&mut m, who);
+    }
+    let before = m.log().entries().len();
+    let err = m
+        .handle(MeetingInput::Open, 1, AT)
+        .expect_err("not co-located");
+    assert_eq!(err.code(), "not_colocated");
+    assert_eq!(m.log().entries().len(), before);
+    presence(&mut m, "segretario", PresenceInput::Left, 2);
+    presence(&mut m, "segretario", PresenceInput::CheckedIn, 3);
+    m.handle(MeetingInput::Open, 4, AT)
+        .expect("both in the chamber");
 }

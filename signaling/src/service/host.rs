@@ -82,6 +82,9 @@ impl MeetingHost {
                     presence: organ.settings.presence,
                     camera_required_to_vote: organ.settings.camera_required_to_vote,
                     members_in_office: members.len() as u32,
+                    presiding_and_segretario_colocated: organ
+                        .settings
+                        .presiding_and_segretario_colocated,
                 };
                 Meeting::new(
                     session,
