@@ -86,17 +86,21 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// Verifies the bearer token for `session`: the claims, or the error answer.
-fn authenticate(shared: &Shared, headers: &HeaderMap, session: &str) -> Result<Claims, Response> {
+fn authenticate(
+    shared: &Shared,
+    headers: &HeaderMap,
+    session: &str,
+) -> Result<Claims, Box<Response>> {
     if session.is_empty() || session.len() > MAX_SESSION_ID {
-        return Err(refuse(StatusCode::NOT_FOUND, "unknown_session"));
+        return Err(Box::new(refuse(StatusCode::NOT_FOUND, "unknown_session")));
     }
     let Some(token) = bearer(headers) else {
-        return Err(refuse(StatusCode::UNAUTHORIZED, "token_missing"));
+        return Err(Box::new(refuse(StatusCode::UNAUTHORIZED, "token_missing")));
     };
     shared
         .verifier
         .verify(token, session)
-        .map_err(|e| refuse(StatusCode::UNAUTHORIZED, e.code().as_str()))
+        .map_err(|e| Box::new(refuse(StatusCode::UNAUTHORIZED, e.code().as_str())))
 }
 
 /// Whether the request says it carries `application/sdp`.
@@ -127,7 +131,7 @@ async fn create(
     let shared = &whip.shared;
     let claims = match authenticate(shared, &headers, &session) {
         Ok(claims) => claims,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     if claims.role != Role::Room {
         return refuse(StatusCode::FORBIDDEN, "role_not_allowed");
@@ -275,7 +279,7 @@ async fn remove(
 ) -> Response {
     let claims = match authenticate(&whip.shared, &headers, &session) {
         Ok(claims) => claims,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let conn = {
         let mut resources = whip.resources();
