@@ -202,6 +202,16 @@ export class Grid {
     }
   }
 
+  // Forgets every track not in `live` (a Set of track ids).
+  retainTracks(live) {
+    const gone = new Set();
+    for (const tile of this.tiles.values()) if (tile.dataset.track && !live.has(tile.dataset.track)) gone.add(tile.dataset.track);
+    this.audioSink.querySelectorAll("audio[data-track]").forEach((a) => {
+      if (!live.has(a.dataset.track)) gone.add(a.dataset.track);
+    });
+    gone.forEach((id) => this.removeTrack(id));
+  }
+
   // Tells the server how tall a tile is, so it sends no bigger layer than needed,
   // and pauses tiles that are off screen.
   reportSize(tile, hidden = false) {

@@ -207,6 +207,7 @@ async function connect(resume) {
 
   app.subscriber = new Subscriber((m) => signaling.send(m));
   app.subscriber.addEventListener("track", (ev) => app.grid.addRemoteTrack(ev.detail.info, ev.detail.track));
+  app.subscriber.addEventListener("tracks", (ev) => app.grid.retainTracks(ev.detail));
   app.subscriber.addEventListener("state", (ev) => watchPeer(ev.detail));
   app.publisher = new Publisher((m) => signaling.send(m));
   app.publisher.addEventListener("state", (ev) => watchPeer(ev.detail));

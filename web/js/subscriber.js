@@ -29,6 +29,9 @@ export class Subscriber extends EventTarget {
         this.send({ type: "subscriber_answer", sdp: this.pc.localDescription.sdp });
         const live = new Set(msg.tracks.map((t) => t.mid));
         for (const mid of [...this.byMid.keys()]) if (!live.has(mid)) this.byMid.delete(mid);
+        // The tracks this connection now carries (others may have been withdrawn
+        // without being unpublished, e.g. someone moved back to the lobby).
+        this.dispatchEvent(new CustomEvent("tracks", { detail: new Set(msg.tracks.map((t) => t.track)) }));
       })
       .catch((e) => this.dispatchEvent(new CustomEvent("failed", { detail: e })));
     return this.queue;

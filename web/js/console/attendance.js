@@ -13,7 +13,7 @@ export function attendanceTable(state) {
   return h("table", { class: "attendance", testid: "attendance" },
     h("caption", { class: "sr-only" }, t("attendance.title")),
     h("thead", null, h("tr", null,
-      ["attendance.name", "attendance.role", "attendance.presence", "attendance.link", "attendance.since", "attendance.actions"]
+      ["attendance.name", "attendance.presence", "attendance.actions"]
         .map((k) => h("th", { scope: "col" }, t(k))),
     )),
     h("tbody", null, rows),
@@ -55,11 +55,19 @@ function personRow(state, p) {
   }
   const since = s === "disconnected" ? p.presence.since : p.since;
   return h("tr", { testid: `attendance-row-${p.id}`, class: `presence-${s}` },
-    h("th", { scope: "row" }, p.name, isMe ? ` (${t("call.you")})` : ""),
-    h("td", null, roleText(p.role)),
-    h("td", { testid: `presence-${p.id}`, "data-state": s, "data-mode": p.presence.mode ?? null }, presenceText(p.presence)),
-    h("td", { "data-link": p.link }, linkText(p.link), p.link !== "offline" && !p.camera_on ? h("span", { class: "muted" }, ` · ${t("call.camoff")}`) : null),
-    h("td", null, timeText(since)),
+    h("th", { scope: "row" },
+      h("div", null, p.name, isMe ? ` (${t("call.you")})` : ""),
+      h("div", { class: "muted small" }, roleText(p.role)),
+    ),
+    h("td", null,
+      h("div", { testid: `presence-${p.id}`, "data-state": s, "data-mode": p.presence.mode ?? null }, presenceText(p.presence)),
+      h("div", { class: "muted small" },
+        since ? t("attendance.since_time", { time: timeText(since) }) : null,
+        since ? " · " : null,
+        h("span", { "data-link": p.link }, linkText(p.link)),
+        p.link !== "offline" && !p.camera_on ? ` · ${t("call.camoff")}` : null,
+      ),
+    ),
     h("td", { class: "row-actions" }, buttons),
   );
 }
