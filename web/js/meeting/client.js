@@ -111,6 +111,7 @@ export class MeetingClient {
   place(id, source) {
     const state = this.state;
     if (id === state.meId) return state.role === "room" ? "hidden" : "main";
+    if (screenFor(state)) return "hidden"; // not in the meeting: no one else is shown
     const person = state.person(id);
     if (!person) return "main";
     const s = person.presence.state;
