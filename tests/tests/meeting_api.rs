@@ -1267,6 +1267,21 @@ async fn meeting_over_rest(env: Env) -> anyhow::Result<()> {
         k.iter().filter(|k| **k == "vote_cast").count() == 8,
         "8 ballots: {k:?}"
     );
+    for e in &log {
+        let by = &e["data"]["by"];
+        match e["kind"].as_str() {
+            Some(
+                "checked_in" | "session_opened" | "item_opened" | "vote_opened" | "vote_closed",
+            ) => {
+                ensure!(by == SEGRETARIO_ID, "taken by the segretario: {e}")
+            }
+            Some("vote_cast") if e["data"]["recorded_by"].is_null() => {
+                ensure!(*by == e["data"]["member"], "cast by the member: {e}")
+            }
+            Some("vote_cast") => ensure!(by == SEGRETARIO_ID, "called by the segretario: {e}"),
+            _ => {}
+        }
+    }
     let recorded: Vec<&Value> = log
         .iter()
         .filter(|e| e["kind"] == "vote_cast" && e["data"]["recorded_by"] == SEGRETARIO_ID)
@@ -2174,6 +2189,67 @@ async fn restart_keeps_the_session(env: Env) -> anyhow::Result<()> {
     ensure!(
         verified.entries == n as u64 + 1 && !verified.sealed,
         "{verified:?}"
+    );
+
+    // A second restart with a vote open: the ballots cast so far are kept and the
+    // vote goes on.
+    s.act_ok(&seg, json!({"kind": "open_vote", "vote": "deliberation"}))
+        .await?;
+    let a1 = s.invite(&seg, "assessore-1").await?;
+    s.act_ok(&a1, json!({"kind": "cast", "ballot": "favorevole"}))
+        .await?;
+    s.act_ok(
+        &seg,
+        json!({"kind": "cast", "ballot": "favorevole", "participant": "sindaco"}),
+    )
+    .await?;
+    let state_before = s.state(&seg).await?;
+    let log_before = s.log(&seg).await?;
+    s.stop().await;
+
+    let s = Seduta::start(&env).await?;
+    let seg = s.login("segretario").await?;
+    let state_after = s.state(&seg).await?;
+    ensure!(
+        state_after == state_before,
+        "an open vote survives a restart:\nbefore {state_before}\nafter  {state_after}"
+    );
+    ensure!(
+        state_after["vote"]["ballots"]
+            == json!({"assessore-1": "favorevole", "sindaco": "favorevole"}),
+        "{state_after}"
+    );
+    ensure!(
+        s.log(&seg).await? == log_before,
+        "the log survives a restart"
+    );
+    let again = s
+        .act(&a1, json!({"kind": "cast", "ballot": "contrario"}))
+        .await?;
+    expect_error(
+        &again,
+        409,
+        "already_voted",
+        "a second ballot after the restart",
+    )?;
+    for who in ["assessore-2", "assessore-3"] {
+        s.act_ok(
+            &seg,
+            json!({"kind": "cast", "ballot": "favorevole", "participant": who}),
+        )
+        .await?;
+    }
+    let state = s.act_ok(&seg, json!({"kind": "close_vote"})).await?;
+    ensure!(
+        state["results"][1]["outcome"]["approved"] == true
+            && state["results"][1]["outcome"]["count"]["favorevoli"] == 4,
+        "the vote across the restart: {}",
+        state["results"][1]
+    );
+    let votes = s.api.get(&votes_path, Some(&seg)).await?.json();
+    ensure!(
+        votes.as_array().map(Vec::len) == Some(2) && votes[1]["item"] == 2,
+        "votes: {votes}"
     );
 
     // And it closes and seals as usual.
