@@ -94,8 +94,12 @@ function agendaCard(session, agenda, ctx, reload) {
   return card;
 }
 
+const ROLE_ORDER = ["presiding", "member", "segretario", "guest", "room"];
+
 function participantsCard(session, participants, invitations, ctx, reload) {
-  const rows = participants.map((p) =>
+  const rank = (p) => ROLE_ORDER.indexOf(p.role);
+  const sorted = [...participants].sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
+  const rows = sorted.map((p) =>
     h("tr", { testid: `participant-row-${p.id}` },
       h("th", { scope: "row" }, p.name),
       h("td", null, roleText(p.role)),

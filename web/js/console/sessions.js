@@ -106,7 +106,9 @@ function createForm(organs, ctx) {
     }
     submit.disabled = true;
     try {
-      const created = await api("POST", "/api/sessions", body);
+      const answer = await api("POST", "/api/sessions", body);
+      // A SessionRecord, or the session's detail ({session, agenda, participants}).
+      const created = answer?.session ?? answer;
       ctx.notice(t("new.created", { title: created.title }));
       ctx.go(`#/session/${encodeURIComponent(created.id)}`);
     } catch (e) {
