@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::ApiError;
+use super::body::Body;
 use super::extract::Staff;
 use crate::Shared;
 use crate::auth::{hash_password, uuid_like, verify_password};
@@ -78,7 +79,7 @@ pub struct LoginResponse {
               (status = 429, description = "too_many_attempts", body = super::error::ErrorBody)))]
 pub async fn login(
     State(shared): State<Arc<Shared>>,
-    Json(req): Json<LoginRequest>,
+    Body(req): Body<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let now = Instant::now();
     let name = req.username.trim().to_lowercase();
@@ -183,7 +184,7 @@ pub struct PasswordChange {
 pub async fn change_password(
     State(shared): State<Arc<Shared>>,
     staff: Staff,
-    Json(req): Json<PasswordChange>,
+    Body(req): Body<PasswordChange>,
 ) -> Result<StatusCode, ApiError> {
     let account = shared
         .store
@@ -240,7 +241,7 @@ pub struct NewStaff {
 pub async fn create_staff(
     State(shared): State<Arc<Shared>>,
     staff: Staff,
-    Json(req): Json<NewStaff>,
+    Body(req): Body<NewStaff>,
 ) -> Result<(StatusCode, Json<StaffView>), ApiError> {
     staff.require(&[StaffRole::Admin])?;
     let role = StaffRole::parse(&req.role).ok_or_else(|| {

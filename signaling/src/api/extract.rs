@@ -43,11 +43,9 @@ pub async fn check_staff(shared: &Shared, token: &str) -> Result<StaffClaims, Ap
         .staff(&claims.sub)
         .await?
         .ok_or_else(|| ApiError::unauthorized("token_invalid", "unknown account"))?;
-    let issued_ms = i64::try_from(claims.iat)
-        .unwrap_or(i64::MAX)
-        .saturating_mul(1000);
-    // A password change invalidates tokens issued before it (same second included).
-    if account.disabled || issued_ms + 1000 <= account.password_changed_at_ms {
+    let issued_ms = i64::try_from(claims.iat_ms).unwrap_or(i64::MAX);
+    // A password change invalidates every token issued before it.
+    if account.disabled || issued_ms <= account.password_changed_at_ms {
         return Err(ApiError::unauthorized(
             "token_revoked",
             "the account changed since this token was issued",

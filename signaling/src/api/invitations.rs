@@ -63,7 +63,7 @@ pub async fn mint(
     State(shared): State<Arc<Shared>>,
     staff: Staff,
     Path(id): Path<String>,
-    body: Option<Json<MintRequest>>,
+    body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Vec<MintedLink>>), ApiError> {
     staff.require(&[StaffRole::Segretario])?;
     let session = staff.session(&shared, &id).await?;
@@ -73,7 +73,7 @@ pub async fn mint(
             "the session is closed",
         ));
     }
-    let req = body.map(|Json(r)| r).unwrap_or_default();
+    let req: MintRequest = super::body::optional(&body)?.unwrap_or_default();
     let hours = req.ttl_hours.unwrap_or(DEFAULT_TTL_HOURS);
     if hours == 0 || hours > MAX_TTL_HOURS {
         return Err(ApiError::bad_request(

@@ -13,6 +13,7 @@ use tokio::sync::oneshot;
 use utoipa::IntoParams;
 
 use super::ApiError;
+use super::body::Body;
 use super::extract::{Staff, actor, bearer};
 use crate::Shared;
 use crate::attendance::Entry;
@@ -61,7 +62,7 @@ pub async fn act(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    Json(action): Json<MeetingAction>,
+    Body(action): Body<MeetingAction>,
 ) -> Result<Json<MeetingView>, ApiError> {
     let who = actor(&shared, bearer(&headers), &id).await?;
     let (reply, answer) = oneshot::channel();

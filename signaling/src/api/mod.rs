@@ -5,6 +5,7 @@
 //! `/api/openapi.json`.
 
 mod auth;
+mod body;
 mod error;
 mod extract;
 mod invitations;

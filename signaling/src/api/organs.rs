@@ -10,6 +10,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::ApiError;
+use super::body::Body;
 use super::extract::Staff;
 use crate::Shared;
 use crate::auth::uuid_like;
@@ -66,7 +67,7 @@ pub async fn add_member(
     State(shared): State<Arc<Shared>>,
     staff: Staff,
     Path(id): Path<String>,
-    Json(req): Json<NewMember>,
+    Body(req): Body<NewMember>,
 ) -> Result<(StatusCode, Json<Member>), ApiError> {
     staff.require(&[StaffRole::Admin, StaffRole::Segretario])?;
     staff.organ_of_mine(&shared, &id).await?;
@@ -116,7 +117,7 @@ pub async fn end_membership(
     State(shared): State<Arc<Shared>>,
     staff: Staff,
     Path(id): Path<String>,
-    Json(req): Json<EndMembership>,
+    Body(req): Body<EndMembership>,
 ) -> Result<StatusCode, ApiError> {
     staff.require(&[StaffRole::Admin, StaffRole::Segretario])?;
     check_date(&req.valid_to)?;
@@ -145,7 +146,7 @@ pub async fn set_settings(
     State(shared): State<Arc<Shared>>,
     staff: Staff,
     Path(id): Path<String>,
-    Json(settings): Json<OrganSettings>,
+    Body(settings): Body<OrganSettings>,
 ) -> Result<StatusCode, ApiError> {
     staff.require(&[StaffRole::Admin])?;
     staff.organ_of_mine(&shared, &id).await?;

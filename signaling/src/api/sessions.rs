@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::ApiError;
+use super::body::Body;
 use super::extract::Staff;
 use crate::Shared;
 use crate::auth::{Role, uuid_like};
@@ -81,7 +82,7 @@ pub struct SessionDetail {
 pub async fn create(
     State(shared): State<Arc<Shared>>,
     staff: Staff,
-    Json(req): Json<NewSession>,
+    Body(req): Body<NewSession>,
 ) -> Result<(StatusCode, Json<SessionDetail>), ApiError> {
     staff.require(&[StaffRole::Segretario])?;
     staff.organ_of_mine(&shared, &req.organ_id).await?;
@@ -218,7 +219,7 @@ pub async fn update(
     State(shared): State<Arc<Shared>>,
     staff: Staff,
     Path(id): Path<String>,
-    Json(req): Json<SessionChanges>,
+    Body(req): Body<SessionChanges>,
 ) -> Result<Json<SessionDetail>, ApiError> {
     staff.require(&[StaffRole::Segretario])?;
     let mut record = staff.session(&shared, &id).await?;
@@ -256,7 +257,7 @@ pub async fn set_agenda(
     State(shared): State<Arc<Shared>>,
     staff: Staff,
     Path(id): Path<String>,
-    Json(items): Json<Vec<AgendaItem>>,
+    Body(items): Body<Vec<AgendaItem>>,
 ) -> Result<Json<SessionDetail>, ApiError> {
     staff.require(&[StaffRole::Segretario])?;
     let record = staff.session(&shared, &id).await?;
@@ -282,7 +283,7 @@ pub async fn add_guest(
     State(shared): State<Arc<Shared>>,
     staff: Staff,
     Path(id): Path<String>,
-    Json(req): Json<NewPerson>,
+    Body(req): Body<NewPerson>,
 ) -> Result<(StatusCode, Json<SessionParticipant>), ApiError> {
     let pid = format!("ospite-{}", &uuid_like()[..8]);
     add_person(&shared, &staff, &id, pid, &req.name, Role::Guest).await
@@ -297,7 +298,7 @@ pub async fn add_room(
     State(shared): State<Arc<Shared>>,
     staff: Staff,
     Path(id): Path<String>,
-    Json(req): Json<NewPerson>,
+    Body(req): Body<NewPerson>,
 ) -> Result<(StatusCode, Json<SessionParticipant>), ApiError> {
     add_person(
         &shared,

@@ -40,6 +40,10 @@ pub struct StaffClaims {
     pub jti: String,
     /// Issued at, seconds since the epoch.
     pub iat: u64,
+    /// Issued at, milliseconds since the epoch (so that a password change refuses
+    /// tokens issued earlier in the same second).
+    #[serde(default)]
+    pub iat_ms: u64,
     /// Expiry, seconds since the epoch.
     pub exp: u64,
     /// Audience: always [`STAFF_AUDIENCE`].
@@ -127,6 +131,7 @@ impl StaffTokens {
             name: name.to_owned(),
             jti: uuid_like(),
             iat: now,
+            iat_ms: crate::clock::now_ms(),
             exp: now.saturating_add(self.ttl.as_secs()),
             aud: STAFF_AUDIENCE.to_owned(),
         };

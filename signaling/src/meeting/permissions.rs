@@ -47,14 +47,14 @@ pub fn authorize(
             | A::Back { participant }
             | A::Abstain { participant }
             | A::Cast { participant, .. } => Some(subject(participant)),
-            A::CheckQuorum
-            | A::OpenSession
+            A::CheckQuorum {}
+            | A::OpenSession {}
             | A::OpenItem { .. }
             | A::OpenVote { .. }
-            | A::CloseVote
-            | A::Suspend
-            | A::Resume
-            | A::CloseSession => None,
+            | A::CloseVote {}
+            | A::Suspend {}
+            | A::Resume {}
+            | A::CloseSession {} => None,
         }),
         Role::Presiding | Role::Member => match action {
             A::Away { participant }
@@ -92,8 +92,8 @@ mod tests {
             MeetingAction::Back {
                 participant: Some(p()),
             },
-            MeetingAction::CheckQuorum,
-            MeetingAction::OpenSession,
+            MeetingAction::CheckQuorum {},
+            MeetingAction::OpenSession {},
             MeetingAction::OpenItem { item: 1 },
             MeetingAction::Abstain {
                 participant: Some(p()),
@@ -106,10 +106,10 @@ mod tests {
                 ballot: Ballot::Favorevole,
                 participant: Some(p()),
             },
-            MeetingAction::CloseVote,
-            MeetingAction::Suspend,
-            MeetingAction::Resume,
-            MeetingAction::CloseSession,
+            MeetingAction::CloseVote {},
+            MeetingAction::Suspend {},
+            MeetingAction::Resume {},
+            MeetingAction::CloseSession {},
             MeetingAction::Remove { participant: p() },
         ]
     }

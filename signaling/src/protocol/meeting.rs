@@ -13,7 +13,8 @@ use crate::meeting::{
     Ballot, Lost, Outcome, Phase, Presence, QuorumCheck, VoteCount, VoteKind, VoteMode,
 };
 
-/// Something a participant or the segretario does to the session.
+/// Something a participant or the segretario does to the session. (Variants without
+/// fields are written `{}` so that unknown fields are refused for them too.)
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum MeetingAction {
@@ -52,9 +53,9 @@ pub enum MeetingAction {
         participant: Option<String>,
     },
     /// Segretario: checks the quorum now; the check is logged with its inputs.
-    CheckQuorum,
+    CheckQuorum {},
     /// Segretario: opens the session (only with the quorum).
-    OpenSession,
+    OpenSession {},
     /// Segretario: brings an agenda item forward.
     OpenItem {
         /// The item number.
@@ -85,13 +86,13 @@ pub enum MeetingAction {
         participant: Option<String>,
     },
     /// Segretario: closes the open vote; the outcome follows the organ's rules.
-    CloseVote,
+    CloseVote {},
     /// Segretario: suspends the session.
-    Suspend,
+    Suspend {},
     /// Segretario: resumes after a roll call that finds the quorum.
-    Resume,
+    Resume {},
     /// Segretario: closes the session and seals the attendance log.
-    CloseSession,
+    CloseSession {},
     /// Segretario: removes a participant from the session (their connection is closed).
     Remove {
         /// Who.
@@ -113,16 +114,16 @@ impl MeetingAction {
             MeetingAction::CheckOut { .. } => "check_out",
             MeetingAction::Away { .. } => "away",
             MeetingAction::Back { .. } => "back",
-            MeetingAction::CheckQuorum => "check_quorum",
-            MeetingAction::OpenSession => "open_session",
+            MeetingAction::CheckQuorum {} => "check_quorum",
+            MeetingAction::OpenSession {} => "open_session",
             MeetingAction::OpenItem { .. } => "open_item",
             MeetingAction::Abstain { .. } => "abstain",
             MeetingAction::OpenVote { .. } => "open_vote",
             MeetingAction::Cast { .. } => "cast",
-            MeetingAction::CloseVote => "close_vote",
-            MeetingAction::Suspend => "suspend",
-            MeetingAction::Resume => "resume",
-            MeetingAction::CloseSession => "close_session",
+            MeetingAction::CloseVote {} => "close_vote",
+            MeetingAction::Suspend {} => "suspend",
+            MeetingAction::Resume {} => "resume",
+            MeetingAction::CloseSession {} => "close_session",
             MeetingAction::Remove { .. } => "remove",
         }
     }

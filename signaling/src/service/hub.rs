@@ -329,11 +329,36 @@ impl Hub {
                     let mode = (self.rooms.get(session))
                         .and_then(|r| r.conn_of(&pid.0))
                         .and_then(|conn| self.media_modes.get(&conn));
-                    let joined = if mode == Some(&MediaMode::PublishOnly) {
-                        self.sfu.join_publish_only(room_id.clone(), pid).await
-                    } else {
-                        self.sfu.join(room_id.clone(), pid, true).await
+                    // Join with the meeting's gate already applied: someone entering
+                    // the lobby must not be offered anyone's tracks, even briefly.
+                    let role = (self.rooms.get(session))
+                        .and_then(|r| r.participants().find(|p| p.id == pid.0))
+                        .map(|p| p.role);
+                    let gate = match (self.hosts.get(session), role) {
+                        (Some(host), Some(role)) => host.gate(&pid.0, role),
+                        _ => Gate {
+                            can_subscribe: true,
+                            audience: None,
+                        },
                     };
+                    let joined = if mode == Some(&MediaMode::PublishOnly) {
+                        self.sfu
+                            .join_publish_only(room_id.clone(), pid.clone())
+                            .await
+                    } else {
+                        self.sfu
+                            .join(room_id.clone(), pid.clone(), gate.can_subscribe)
+                            .await
+                    };
+                    if joined.is_ok() {
+                        self.gates.insert(
+                            (session.to_owned(), pid.0.clone()),
+                            Gate {
+                                can_subscribe: gate.can_subscribe,
+                                audience: None,
+                            },
+                        );
+                    }
                     if let Err(e) = joined {
                         warn!(error = %e, "media join failed");
                     }

@@ -194,8 +194,8 @@ impl Hub {
             MeetingAction::CheckOut { .. } => presence(PresenceInput::Left),
             MeetingAction::Away { .. } => presence(PresenceInput::DeclaredAway),
             MeetingAction::Back { .. } => presence(PresenceInput::Returned),
-            MeetingAction::CheckQuorum => MeetingInput::CheckQuorum,
-            MeetingAction::OpenSession => MeetingInput::Open,
+            MeetingAction::CheckQuorum {} => MeetingInput::CheckQuorum,
+            MeetingAction::OpenSession {} => MeetingInput::Open,
             MeetingAction::OpenItem { item } => MeetingInput::OpenItem { item },
             MeetingAction::Abstain { .. } => MeetingInput::Abstain { who: who.clone() },
             MeetingAction::OpenVote { vote, mode } => MeetingInput::OpenVote { kind: vote, mode },
@@ -215,10 +215,10 @@ impl Hub {
                     recorded_by: by_segretario.then(|| actor.to_owned()),
                 }
             }
-            MeetingAction::CloseVote => MeetingInput::CloseVote,
-            MeetingAction::Suspend => MeetingInput::Suspend,
-            MeetingAction::Resume => MeetingInput::Resume,
-            MeetingAction::CloseSession => MeetingInput::Close,
+            MeetingAction::CloseVote {} => MeetingInput::CloseVote,
+            MeetingAction::Suspend {} => MeetingInput::Suspend,
+            MeetingAction::Resume {} => MeetingInput::Resume,
+            MeetingAction::CloseSession {} => MeetingInput::Close,
             MeetingAction::Remove { .. } => {
                 remove_after = Some(ErrorCode::Removed);
                 presence(PresenceInput::Left)
