@@ -1,0 +1,3 @@
+//! Benchmark of the live audio mix (filled in with the mixer).
+
+fn main() {}
