@@ -91,6 +91,10 @@ pub enum MeetingInput {
     },
     /// A quorum check on request; logged with its inputs.
     CheckQuorum,
+    /// The service restarted (after a crash or an upgrade): every remote connection
+    /// was lost with it, so remote people present or away become disconnected (their
+    /// grace period starts now). Logged, so the record shows the gap.
+    ServiceRestarted,
     /// Someone switched their microphone or camera (logged: being on camera matters
     /// for identification and for voting).
     Media {
@@ -527,6 +531,31 @@ impl Meeting {
                     "media_changed",
                     json!({ "participant": who, "mic_on": mic_on, "camera_on": camera_on }),
                 )?;
+            }
+            MeetingInput::ServiceRestarted => {
+                self.log_to(&mut out, at, "service_restarted", json!({}))?;
+                let remote: Vec<String> = self
+                    .roll
+                    .people()
+                    .filter(|(_, _, p, _)| {
+                        matches!(
+                            p,
+                            Presence::Present { mode: Mode::Remote }
+                                | Presence::Away { mode: Mode::Remote }
+                        )
+                    })
+                    .map(|(id, ..)| id.to_owned())
+                    .collect();
+                for who in remote {
+                    for e in self.roll.handle(&who, PresenceInput::ConnectionLost, now)? {
+                        self.log_to(
+                            &mut out,
+                            at,
+                            e.kind,
+                            json!({ "participant": e.participant, "now": e.now }),
+                        )?;
+                    }
+                }
             }
             MeetingInput::CheckQuorum => {
                 let q = self.quorum();

@@ -402,3 +402,38 @@ fn with_the_colocation_setting_a_remote_segretario_and_a_presiding_member_in_the
     m.handle(MeetingInput::Open, 4, AT)
         .expect("both in the chamber");
 }
+
+#[test]
+fn a_restart_disconnects_the_remote_people_and_keeps_those_in_the_chamber() {
+    let mut m = seated(&["a1", "a2", "a3"]);
+    m.handle(MeetingInput::Open, 1, AT).expect("open");
+    let out = m
+        .handle(MeetingInput::ServiceRestarted, 2, AT)
+        .expect("restart");
+    let kinds: Vec<&str> = out
+        .iter()
+        .filter_map(|o| match o {
+            MeetingOutput::Logged { entry } => Some(entry.kind.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "service_restarted",
+            "disconnected",
+            "disconnected",
+            "disconnected"
+        ]
+    );
+    assert!(matches!(
+        m.presence("sindaco"),
+        Some(Presence::Present { .. })
+    ));
+    assert!(matches!(
+        m.presence("a1"),
+        Some(Presence::Disconnected { since: 2 })
+    ));
+    assert!(!m.quorum().reached, "the remote members no longer count");
+    assert!(out.contains(&MeetingOutput::Alert { lost: Lost::Quorum }));
+}

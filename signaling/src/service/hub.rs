@@ -163,6 +163,7 @@ impl Hub {
             self_tx: tx.clone(),
         };
         tokio::spawn(async move {
+            hub.recover().await;
             loop {
                 tokio::select! {
                     cmd = rx.recv() => match cmd {

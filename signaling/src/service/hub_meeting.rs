@@ -62,6 +62,39 @@ impl Hub {
         }
     }
 
+    /// At start: every session that was running when the service stopped is loaded,
+    /// and its remote people, whose connections died with the service, become
+    /// disconnected (logged), so the quorum is not inflated by people who are gone.
+    pub(super) async fn recover(&mut self) {
+        let sessions = match self.store.list_sessions(None).await {
+            Ok(sessions) => sessions,
+            Err(e) => {
+                warn!(error = %e, "sessions could not be listed for recovery");
+                return;
+            }
+        };
+        for session in sessions {
+            if session.status == SessionStatus::Closed {
+                continue;
+            }
+            let running = matches!(self.store.meeting_snapshot(&session.id).await, Ok(Some(_)));
+            if !running {
+                continue;
+            }
+            if let Err(e) = self.ensure_host(&session.id).await {
+                warn!(code = e.code, "a running session could not be recovered");
+                continue;
+            }
+            if let Err(e) = self
+                .meeting_input(&session.id, MeetingInput::ServiceRestarted)
+                .await
+            {
+                warn!(code = e.code, "a restart could not be recorded");
+            }
+            info!("a running session was recovered after a restart");
+        }
+    }
+
     /// A participant's connection joined: they enter the lobby (or, for the
     /// segretario, who is authenticated by their staff account, are present).
     pub(super) async fn meeting_joined(&mut self, session: &str, who: &str, role: Role) {
