@@ -133,6 +133,7 @@ async fn run(
         tokio::select! {
             received = udp.recv_from(&mut buf) => match received {
                 Ok((n, source)) => {
+                    crate::traffic::received(&buf[..n]);
                     let destination = local.unwrap_or(source);
                     core.handle_receive(Protocol::Udp, source, destination, &buf[..n], Instant::now());
                 }
@@ -171,7 +172,9 @@ fn send(udp: &UdpSocket, tcp_conns: &HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>,
     match packet.proto {
         Protocol::Udp => {
             // A full socket buffer drops the packet, as the network would; RTX recovers.
-            if let Err(e) = udp.try_send_to(&packet.bytes, packet.destination) {
+            let result = udp.try_send_to(&packet.bytes, packet.destination);
+            crate::traffic::sent(&packet.bytes, result.is_ok());
+            if let Err(e) = result {
                 debug!(error = %e, "UDP send failed");
             }
         }

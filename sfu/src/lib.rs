@@ -43,14 +43,18 @@ mod participant;
 mod peer;
 mod quality;
 mod room;
+#[doc(hidden)]
+pub mod sansio;
 mod sdp;
 mod simulcast;
 mod speaker;
 mod tcp;
 mod timeline;
+mod traffic;
 mod vp8;
 
 pub use api::*;
 pub use error::SfuError;
 pub use handle::{Sfu, SfuHandle};
 pub use sdp::offer_tracks;
+pub use traffic::Traffic;
