@@ -169,7 +169,16 @@ pub async fn seed(
 
     let mut links = Vec::new();
     let mut segretario_link = String::new();
-    for p in store.participants(&session).await? {
+    let mut people = store.participants(&session).await?;
+    // The Sindaca first, then the assessori as listed, then the chamber.
+    let rank = |p: &SessionParticipant| {
+        members()
+            .iter()
+            .position(|m| m.sub == p.id)
+            .unwrap_or(usize::MAX)
+    };
+    people.sort_by_key(rank);
+    for p in people {
         let link = mint_link(store, issuer, base_url, &session, &p).await?;
         if p.role == Role::Segretario {
             segretario_link = link;
