@@ -1,3 +1,20 @@
 //! Recording for Seduta: per-track working masters and the live audio mix.
-//!
-//! Work in progress: the building blocks land here one by one.
+
+#![deny(missing_docs)]
+
+mod clock;
+mod codec;
+mod ebml;
+mod error;
+mod frame;
+mod pipeline;
+mod sidecar;
+mod sink;
+mod track;
+
+pub use clock::{NtpTime, SessionClock};
+pub use codec::{Codec, TrackKind, h264_is_keyframe, vp8_is_keyframe};
+pub use error::{PushError, RecordingError};
+pub use frame::Frame;
+pub use sidecar::{NtpMapping, SenderReport, Sidecar, TrackEnd};
+pub use track::{TrackSpec, TrackWriter, Written};
