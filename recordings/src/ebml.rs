@@ -76,7 +76,6 @@ mod tests {
         // An EBML header whose 2-byte body is still incomplete.
         assert_eq!(complete_prefix(&EBML_HEADER[..6]), 0);
         let mut stream = EBML_HEADER.to_vec();
-        stream.push(0x81);
         assert_eq!(complete_prefix(&stream), 7);
         stream.extend_from_slice(&SEGMENT_UNKNOWN);
         assert_eq!(complete_prefix(&stream), 19);

@@ -89,6 +89,7 @@ pub struct TrackWriter {
     spec: TrackSpec,
     clock: SessionClock,
     started: Option<Started>,
+    preservation_file: Option<String>,
     reports: Vec<SenderReport>,
     skipped_before_keyframe: u64,
     out_of_order: u64,
@@ -117,6 +118,7 @@ impl TrackWriter {
             spec,
             clock,
             started: None,
+            preservation_file: None,
             reports: Vec::new(),
             skipped_before_keyframe: 0,
             out_of_order: 0,
@@ -126,6 +128,12 @@ impl TrackWriter {
             return Err(RecordingError::AlreadyExists(path));
         }
         Ok(writer)
+    }
+
+    /// Names a preservation-grade copy written alongside, for the sidecar.
+    pub(crate) fn with_preservation_file(mut self, name: String) -> Self {
+        self.preservation_file = Some(name);
+        self
     }
 
     /// The path of the working master.
@@ -339,6 +347,7 @@ impl TrackWriter {
             self.clock.wall_clock(frame.arrival),
             frame.rtp_time,
         );
+        sidecar.preservation_file = self.preservation_file.clone();
         for report in self.reports.drain(..) {
             sidecar.add_sender_report(report);
         }

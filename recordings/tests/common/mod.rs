@@ -194,3 +194,55 @@ pub fn goertzel(samples: &[i16], freq: f32, rate: f32) -> f32 {
     }
     (s1 * s1 + s2 * s2 - coeff * s1 * s2) / (n * n)
 }
+
+/// Mixes Opus tracks (each: timeline position of its first packet, 20 ms packets) into
+/// `mix.webm` and `mix.flac` in `dir`, as the recorder does live: packets are pushed a
+/// little ahead of the mix position, and the mix advances 20 ms at a time.
+pub fn mix_tracks(
+    dir: &Path,
+    tracks: &[(u64, Vec<Vec<u8>>)],
+    config: seduta_recordings::MixConfig,
+) -> (PathBuf, PathBuf) {
+    use seduta_recordings::{MixWriter, Mixer, SessionClock};
+    let mut mixer = Mixer::new(config);
+    let mut writer = MixWriter::create(dir, SessionClock::now(), 64_000).expect("mix writer");
+    let (opus, flac) = (writer.opus_path(), writer.flac_path());
+    let end = tracks
+        .iter()
+        .map(|(start, packets)| start + packets.len() as u64 * 960)
+        .max()
+        .unwrap_or(0);
+    let mut out = Vec::new();
+    let mut position = 0;
+    let ahead = 5 * 960;
+    while position < end {
+        for (index, (start, packets)) in tracks.iter().enumerate() {
+            for (i, packet) in packets.iter().enumerate() {
+                let at = start + i as u64 * 960;
+                if at >= position + ahead && at < position + ahead + 960 {
+                    mixer.push(index as u64, at, packet).expect("push");
+                }
+            }
+        }
+        if position == 0 {
+            // The first packets of each track, up to the look-ahead.
+            for (index, (start, packets)) in tracks.iter().enumerate() {
+                for (i, packet) in packets.iter().enumerate() {
+                    let at = start + i as u64 * 960;
+                    if at < ahead {
+                        mixer.push(index as u64, at, packet).expect("push");
+                    }
+                }
+            }
+        }
+        position += 960;
+        out.clear();
+        mixer.mix(position, &mut out);
+        writer.write(&out).expect("write the mix");
+    }
+    out.clear();
+    mixer.finish(&mut out);
+    writer.write(&out).expect("write the mix");
+    writer.finish().expect("finish the mix");
+    (opus, flac)
+}
