@@ -12,6 +12,8 @@ mod limiter;
 mod mix_writer;
 mod mixer;
 mod pipeline;
+mod recorder;
+mod session;
 mod sidecar;
 mod sink;
 mod track;
@@ -22,5 +24,8 @@ pub use error::{PushError, RecordingError};
 pub use frame::Frame;
 pub use mix_writer::{MIX_NAME, MixEnd, MixWriter};
 pub use mixer::{MIX_RATE, MixConfig, Mixer, Pushed};
+pub use recorder::{
+    Recorder, RecorderConfig, RecorderEvent, RecordingSummary, TrackId, TrackSummary,
+};
 pub use sidecar::{NtpMapping, SenderReport, Sidecar, TrackEnd};
 pub use track::{TrackSpec, TrackWriter, Written};
