@@ -131,10 +131,10 @@ impl Session {
                 self.frame(track, frame);
             }
             Command::SenderReport(track, report) => {
-                if let Some(state) = self.tracks.get_mut(&track) {
-                    if let Err(e) = state.writer.sender_report(report) {
-                        self.fail(track, &e);
-                    }
+                if let Some(state) = self.tracks.get_mut(&track)
+                    && let Err(e) = state.writer.sender_report(report)
+                {
+                    self.fail(track, &e);
                 }
             }
             Command::End(track) => self.end(track),
@@ -186,12 +186,12 @@ impl Session {
         let Some(state) = self.tracks.get_mut(&track) else {
             return;
         };
-        if let Some(mix) = &mut self.mix {
-            if state.writer.spec().codec == Codec::Opus {
-                let at = place_on_timeline(state, &self.clock, &frame);
-                // A packet the mixer cannot use is only left out of the mix.
-                let _ = mix.mixer.push(track.0, at, &frame.data);
-            }
+        if let Some(mix) = &mut self.mix
+            && state.writer.spec().codec == Codec::Opus
+        {
+            let at = place_on_timeline(state, &self.clock, &frame);
+            // A packet the mixer cannot use is only left out of the mix.
+            let _ = mix.mixer.push(track.0, at, &frame.data);
         }
         match state.writer.write(frame) {
             Ok(Written::WaitingForKeyframe) => {
@@ -287,12 +287,12 @@ impl Session {
         for (track, e) in failed {
             self.fail(track, &e);
         }
-        if let Some(mix) = &mut self.mix {
-            if let Err(e) = mix.writer.sync() {
-                tracing::warn!(error = %e, "the live mix failed");
-                self.mix_error = Some(e.to_string());
-                self.mix = None;
-            }
+        if let Some(mix) = &mut self.mix
+            && let Err(e) = mix.writer.sync()
+        {
+            tracing::warn!(error = %e, "the live mix failed");
+            self.mix_error = Some(e.to_string());
+            self.mix = None;
         }
     }
 
