@@ -31,6 +31,17 @@ enum Command {
     Invite(InviteArgs),
     /// Convene a session of an organ, with its agenda.
     Session(SessionArgs),
+    /// Load test on loopback: synthetic participants against an in-process server,
+    /// and a bare UDP relay as the floor (`seduta loadtest --help` for its options).
+    #[command(disable_help_flag = true)]
+    Loadtest(LoadtestArgs),
+}
+
+/// Arguments passed on to `seduta-loadtest` (the `loadtest/` crate's binary).
+#[derive(Debug, Args)]
+struct LoadtestArgs {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -191,7 +202,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Verify(args) => verify(args).await,
         Command::Invite(args) => invite(args).await,
         Command::Session(args) => convene(args).await,
+        Command::Loadtest(args) => loadtest(args),
     }
+}
+
+/// Runs `seduta-loadtest`, built next to this executable (`cargo build --release -p
+/// seduta-loadtest`): it starts the server itself, which this crate's library is, so it
+/// is a binary of its own rather than code linked in here.
+fn loadtest(args: LoadtestArgs) -> anyhow::Result<()> {
+    let exe = std::env::current_exe()?.with_file_name("seduta-loadtest");
+    if !exe.exists() {
+        bail!(
+            "{} not found; build it with `cargo build --release -p seduta-loadtest`",
+            exe.display()
+        );
+    }
+    let status = std::process::Command::new(&exe).args(&args.args).status()?;
+    if !status.success() {
+        bail!("seduta-loadtest failed ({status})");
+    }
+    Ok(())
 }
 
 fn base_config(common: &Common) -> anyhow::Result<Config> {

@@ -119,7 +119,7 @@ impl TestMedia {
 
 fn ffmpeg(args: &[&str], out: &Path) -> anyhow::Result<()> {
     // Written under another name first so that an interrupted run leaves no half file.
-    let partial = out.with_extension("partial");
+    let partial = out.with_extension(format!("partial-{}", std::process::id()));
     let format = match out.extension().and_then(|e| e.to_str()) {
         Some("ivf") => "ivf",
         _ => "ogg",
