@@ -113,7 +113,7 @@ fn a_short_session_is_recorded_and_closed_cleanly() {
 
     let mix = summary.mix.expect("the mix closed cleanly");
     let seconds = mix.flac_samples as f64 / 48_000.0;
-    assert!((1.9..2.5).contains(&seconds), "mix of {seconds} s");
+    assert!((1.9..4.0).contains(&seconds), "mix of {seconds} s");
     let pcm = common::decode_pcm(&dir.join("mix.flac"));
     let middle = &pcm[24_000..72_000];
     assert!(common::goertzel(middle, 440.0, 48_000.0) > 0.005);
