@@ -127,7 +127,7 @@ pub async fn login(
             &account.ente_id,
             &account.display_name,
         )
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+        .map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(Json(LoginResponse {
         token,
         expires_at: crate::clock::rfc3339(claims.exp.saturating_mul(1000)),
@@ -206,13 +206,7 @@ pub async fn change_password(
         hash_password(&new).map_err(|e| ApiError::bad_request(e.code(), e.to_string()))
     })
     .await
-    .map_err(|_| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "hashing failed",
-        )
-    })??;
+    .map_err(|_| ApiError::internal("hashing failed"))??;
     shared
         .store
         .set_password(&account.id, &hashed, now_ms() as i64)
@@ -257,13 +251,7 @@ pub async fn create_staff(
     let password = req.password;
     let hash = tokio::task::spawn_blocking(move || hash_password(&password))
         .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "hashing failed",
-            )
-        })?
+        .map_err(|_| ApiError::internal("hashing failed"))?
         .map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
     let account = StaffAccount {
         id: uuid_like(),

@@ -65,6 +65,11 @@ impl ApiError {
         )
     }
 
+    /// 500 `internal`: a server fault; nothing was changed.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+    }
+
     /// 409 with a code.
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, message)

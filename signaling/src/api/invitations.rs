@@ -149,7 +149,7 @@ pub async fn mint_link(
     let expires_at_ms = now + i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2);
     let token = issuer
         .mint_invitation(&p.id, session, p.role, &p.name, ttl, Some(&jti))
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+        .map_err(|e| ApiError::internal(e.to_string()))?;
     store
         .insert_invitation(&Invitation {
             jti: jti.clone(),
