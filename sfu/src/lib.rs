@@ -58,3 +58,11 @@ pub use error::SfuError;
 pub use handle::{Sfu, SfuHandle};
 pub use sdp::offer_tracks;
 pub use traffic::Traffic;
+
+/// The SFU's own parsers of untrusted bytes, exposed only for the fuzz targets
+/// (`fuzz/`, see `docs/fuzzing.md`). Not a stable interface.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::tcp::{BadFrame, Deframer, MAX_FRAME, frame};
+    pub use crate::vp8::keyframe_size;
+}

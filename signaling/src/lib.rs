@@ -59,6 +59,12 @@ pub use api::{ApiError, MintedLink, NewSession, convene, mint_link};
 use auth::TokenVerifier;
 use service::{Hub, HubSender};
 
+/// Parses one client WebSocket text frame exactly as the service does (JSON, known
+/// `type`, then the message). Exposed only for the fuzz targets (`fuzz/`, see
+/// `docs/fuzzing.md`); not a stable interface.
+#[doc(hidden)]
+pub use service::inbound::parse as parse_client_frame;
+
 /// Timing and limits of the signaling service.
 #[derive(Debug, Clone)]
 pub struct SignalingConfig {

@@ -4,7 +4,8 @@ pub(crate) mod admission;
 mod connection;
 pub(crate) mod host;
 mod hub;
-mod inbound;
+// pub(crate) only so that lib.rs can re-export `parse` for the fuzz targets.
+pub(crate) mod inbound;
 mod rate_limit;
 mod router;
 mod whip;
