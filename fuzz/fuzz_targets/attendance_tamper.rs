@@ -55,7 +55,11 @@ fuzz_target!(|input: &[u8]| {
     let Ok(altered) = String::from_utf8(bytes) else {
         return;
     };
-    let line = altered[..pos].matches('\n').count() as u64 + 1;
+    let line = altered.as_bytes()[..pos]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count() as u64
+        + 1;
     match read_jsonl(&altered).and_then(|e| verify(&e).map(|_| e)) {
         Ok(e) => assert_eq!(
             e.as_slice(),

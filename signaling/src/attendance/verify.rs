@@ -151,6 +151,23 @@ mod tests {
     }
 
     #[test]
+    fn an_export_with_any_number_reads_back_and_verifies() {
+        // Found by fuzz/attendance_tamper: serde_json's default float parsing is not
+        // exact, so a float written as 1.1111111111100001e29 read back as a
+        // neighbouring float and the intact entry no longer matched its hash.
+        let mut log = AttendanceLog::new("giunta-2026-03-12");
+        for x in [1.1111111111100001e29, 0.1 + 0.2, 5e-324, f64::MAX, 1e23] {
+            log.append("2026-03-12T09:00:00Z", "measured", json!({ "x": x }))
+                .expect("append");
+        }
+        log.append("2026-03-12T09:00:00Z", "counted", json!({ "n": u64::MAX }))
+            .expect("append");
+        let entries = read_jsonl(&log.to_jsonl()).expect("parse");
+        assert_eq!(entries, log.entries());
+        assert_eq!(verify(&entries).map(|v| v.entries), Ok(6));
+    }
+
+    #[test]
     fn removing_or_reordering_entries_is_found() {
         let entries = read_jsonl(&sample().to_jsonl()).expect("parse");
         let mut removed = entries.clone();
