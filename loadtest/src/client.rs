@@ -184,6 +184,8 @@ pub struct Spec {
 pub struct JoinTiming {
     /// `joined` received.
     pub joined: Duration,
+    /// The first subscriber offer with a video track received (and answered).
+    pub video_offered: Option<Duration>,
     /// The subscriber connection is up (ICE and DTLS).
     pub subscriber_connected: Option<Duration>,
     /// The first whole frame of remote video arrived.
@@ -213,11 +215,14 @@ struct Conn {
     socket: UdpSocket,
     local: SocketAddr,
     timeout: Instant,
+    /// The latest time given to str0m (kept monotonic).
+    last: Instant,
 }
 
 impl Conn {
     async fn new() -> anyhow::Result<Self> {
         let socket = UdpSocket::bind("127.0.0.1:0").await?;
+        crate::stamp::enable(&socket)?;
         let local = socket.local_addr()?;
         let now = Instant::now();
         let mut rtc = Rtc::builder()
@@ -232,15 +237,18 @@ impl Conn {
             socket,
             local,
             timeout: now,
+            last: now,
         })
     }
 
-    fn input(&mut self, source: SocketAddr, bytes: &[u8], now: Instant) -> anyhow::Result<()> {
+    /// Feeds a datagram that arrived at `arrival` (the kernel's time).
+    fn input(&mut self, source: SocketAddr, bytes: &[u8], arrival: Instant) -> anyhow::Result<()> {
         let Ok(contents) = bytes.try_into() else {
             return Ok(()); // not something WebRTC parses
         };
+        self.last = self.last.max(arrival);
         self.rtc.handle_input(Input::Receive(
-            now,
+            self.last,
             Receive {
                 proto: Protocol::Udp,
                 source,
@@ -249,6 +257,26 @@ impl Conn {
             },
         ))?;
         Ok(())
+    }
+
+    /// Feeds the time when a timeout is due.
+    fn tick(&mut self, now: Instant) -> anyhow::Result<()> {
+        if now >= self.timeout {
+            self.last = self.last.max(now);
+            self.rtc.handle_input(Input::Timeout(self.last))?;
+        }
+        Ok(())
+    }
+
+    /// Reads every queued datagram into str0m.
+    fn drain(&mut self, buf: &mut [u8]) -> anyhow::Result<()> {
+        loop {
+            match crate::stamp::try_recv(&self.socket, buf) {
+                Ok((n, source, arrival)) => self.input(source, &buf[..n], arrival)?,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     /// Sends what is due and collects events until str0m waits for time.
@@ -270,9 +298,12 @@ impl Conn {
 }
 
 /// Receives one datagram on `conn`'s socket, or never when there is no connection.
-async fn recv(conn: Option<&Conn>, buf: &mut [u8]) -> std::io::Result<(usize, SocketAddr)> {
+async fn recv(
+    conn: Option<&Conn>,
+    buf: &mut [u8],
+) -> std::io::Result<(usize, SocketAddr, Instant)> {
     match conn {
-        Some(c) => c.socket.recv_from(buf).await,
+        Some(c) => crate::stamp::recv(&c.socket, buf).await,
         None => std::future::pending().await,
     }
 }
@@ -579,6 +610,7 @@ async fn session(
     let mut sub_buf = vec![0u8; 2048];
     let mut next_ping = Instant::now() + PING_INTERVAL;
     let mut ready = false;
+    let mut video_offered = None;
 
     loop {
         let now = Instant::now();
@@ -631,6 +663,9 @@ async fn session(
                             };
                             let mid = Mid::from(mid);
                             let video = kind == "video";
+                            if video {
+                                video_offered.get_or_insert_with(|| started.elapsed());
+                            }
                             if s.tracks.contains_key(&mid) {
                                 continue;
                             }
@@ -662,21 +697,17 @@ async fn session(
                 }
             }
             r = recv(publisher.as_ref().map(|p| &p.conn), &mut pub_buf) => {
-                let (n, source) = r?;
+                let (n, source, arrival) = r?;
                 if let Some(p) = publisher.as_mut() {
-                    p.conn.input(source, &pub_buf[..n], Instant::now())?;
-                    while let Ok((n, source)) = p.conn.socket.try_recv_from(&mut pub_buf) {
-                        p.conn.input(source, &pub_buf[..n], Instant::now())?;
-                    }
+                    p.conn.input(source, &pub_buf[..n], arrival)?;
+                    p.conn.drain(&mut pub_buf)?;
                 }
             }
             r = recv(subscriber.as_ref().map(|s| &s.conn), &mut sub_buf) => {
-                let (n, source) = r?;
+                let (n, source, arrival) = r?;
                 if let Some(s) = subscriber.as_mut() {
-                    s.conn.input(source, &sub_buf[..n], Instant::now())?;
-                    while let Ok((n, source)) = s.conn.socket.try_recv_from(&mut sub_buf) {
-                        s.conn.input(source, &sub_buf[..n], Instant::now())?;
-                    }
+                    s.conn.input(source, &sub_buf[..n], arrival)?;
+                    s.conn.drain(&mut sub_buf)?;
                 }
             }
             () = tokio::time::sleep_until(deadline.into()) => {}
@@ -691,9 +722,7 @@ async fn session(
             .await?;
         }
         if let Some(p) = publisher.as_mut() {
-            if now >= p.conn.timeout {
-                p.conn.rtc.handle_input(Input::Timeout(now))?;
-            }
+            p.conn.tick(now)?;
             p.send_due(now, shared)?;
             p.conn.poll(&mut events)?;
             for e in events.drain(..) {
@@ -716,9 +745,7 @@ async fn session(
             events.clear();
         }
         if let Some(s) = subscriber.as_mut() {
-            if now >= s.conn.timeout {
-                s.conn.rtc.handle_input(Input::Timeout(now))?;
-            }
+            s.conn.tick(now)?;
             s.conn.poll(&mut events)?;
             for e in events.drain(..) {
                 match e {
@@ -737,6 +764,7 @@ async fn session(
             if spec.measure_join {
                 outcome.join = Some(JoinTiming {
                     joined,
+                    video_offered,
                     subscriber_connected: s.connected_at.map(|t| t - started),
                     first_video: s.first_video_at.map(|t| t - started),
                 });

@@ -35,6 +35,7 @@ pub mod media;
 pub mod relay;
 pub mod report;
 pub mod server;
+pub mod stamp;
 pub mod sys;
 
 use std::collections::HashMap;
@@ -149,6 +150,7 @@ struct Snap {
     alloc: Option<alloc::AllocCounts>,
     clients: CountersSnapshot,
     rss: u64,
+    load_average: f64,
 }
 
 fn snap(tid: ThreadId, shared: &Shared) -> anyhow::Result<Snap> {
@@ -160,6 +162,7 @@ fn snap(tid: ThreadId, shared: &Shared) -> anyhow::Result<Snap> {
         alloc: alloc::counts(),
         clients: shared.counters.snapshot(),
         rss: sys::rss_bytes(),
+        load_average: sys::load_average(),
     })
 }
 

@@ -13,8 +13,10 @@ pub const FRAME_INTERVAL: Duration = Duration::from_millis(40);
 /// Time between two Opus frames.
 pub const AUDIO_INTERVAL: Duration = Duration::from_millis(20);
 
-/// Seconds of media encoded; played in a loop.
-const SECONDS: u32 = 4;
+/// Seconds of media encoded; played in a loop. Only the first frame of each layer
+/// is a keyframe: like a browser's encoder, a publisher sends keyframes when asked
+/// (a PLI makes it jump back to that frame), and otherwise once per loop.
+const SECONDS: u32 = 10;
 
 /// The simulcast layers as the protocol names them, lowest first, with their size
 /// and target bitrate: `q` is a quarter of the full resolution, `h` half.
@@ -49,7 +51,7 @@ impl TestMedia {
             .with_context(|| format!("creating the media directory {}", dir.display()))?;
         let mut layers = Vec::new();
         for (rid, w, h, kbps) in LAYERS {
-            let path = dir.join(format!("layer-{rid}-{w}x{h}-{kbps}k.ivf"));
+            let path = dir.join(format!("layer-{rid}-{w}x{h}-{kbps}k-{SECONDS}s.ivf"));
             if !path.exists() {
                 let size = format!("testsrc2=size={w}x{h}:rate=25");
                 let rate = format!("{kbps}k");
@@ -70,9 +72,9 @@ impl TestMedia {
                         "-b:v",
                         &rate,
                         "-g",
-                        "25",
+                        "250",
                         "-keyint_min",
-                        "25",
+                        "250",
                         "-auto-alt-ref",
                         "0",
                     ],
@@ -83,7 +85,7 @@ impl TestMedia {
                 .with_context(|| format!("reading {}", path.display()))?;
             layers.push(Arc::from(frames));
         }
-        let ogg = dir.join("tone-48k.ogg");
+        let ogg = dir.join(format!("tone-48k-{SECONDS}s.ogg"));
         if !ogg.exists() {
             ffmpeg(
                 &[

@@ -46,6 +46,9 @@ pub fn percentiles(micros: &[u32]) -> Option<Percentiles> {
 pub struct SfuResult {
     /// Length of the window.
     pub window_s: f64,
+    /// The machine's 1-minute load average at the start and the end of the window
+    /// (above the CPU count, other work competed with this run).
+    pub load_average: (f64, f64),
     /// CPU time of the server thread (media loop, signaling and HTTP).
     pub server_thread_cpu_s: f64,
     /// That CPU time over the window: 1.0 is one core saturated.
@@ -54,7 +57,7 @@ pub struct SfuResult {
     pub process_cpu_s: f64,
     /// The SFU's counters over the window.
     pub traffic: seduta_sfu::Traffic,
-    /// Forwarded RTP packets per second.
+    /// Forwarded RTP packets per second (media and retransmissions; probes aside).
     pub forwarded_pps: f64,
     /// Server thread CPU per forwarded RTP packet, in nanoseconds.
     pub cpu_ns_per_forwarded_packet: Option<f64>,
@@ -91,7 +94,8 @@ impl SfuResult {
         let cpu = end.server_cpu.saturating_sub(start.server_cpu);
         let traffic = end.traffic.since(&start.traffic);
         let received = end.clients.since(&start.clients);
-        let forwarded = traffic.rtp_out_packets;
+        // Probes of the bandwidth estimator (padding) are not forwarded media.
+        let forwarded = traffic.rtp_out_packets - traffic.rtp_out_padded;
         let per_packet = |x: f64| (forwarded > 0).then(|| x / forwarded as f64);
         let allocs = match (start.alloc, end.alloc) {
             (Some(a), Some(b)) => per_packet((b.server_allocs - a.server_allocs) as f64),
@@ -106,6 +110,7 @@ impl SfuResult {
         let expected = received.packets + received.lost_packets;
         Self {
             window_s: window.as_secs_f64(),
+            load_average: (start.load_average, end.load_average),
             server_thread_cpu_s: cpu.as_secs_f64(),
             server_thread_load: cpu.as_secs_f64() / window.as_secs_f64().max(1e-9),
             process_cpu_s: end
@@ -142,6 +147,8 @@ pub struct JoinStats {
     pub got_video: usize,
     /// WebSocket connect to `joined`.
     pub joined_ms: Option<Percentiles>,
+    /// WebSocket connect to the first subscriber offer with video.
+    pub video_offered_ms: Option<Percentiles>,
     /// WebSocket connect to the subscriber connection up.
     pub subscriber_connected_ms: Option<Percentiles>,
     /// WebSocket connect to the first whole remote video frame.
@@ -163,6 +170,7 @@ impl JoinStats {
             timed: joins.len(),
             got_video: first.len(),
             joined_ms: percentiles(&micros(&|j| Some(j.joined))),
+            video_offered_ms: percentiles(&micros(&|j| j.video_offered)),
             subscriber_connected_ms: percentiles(&micros(&|j| j.subscriber_connected)),
             first_video_ms: percentiles(&first),
         }
@@ -299,7 +307,11 @@ impl Report {
             ),
             None => "n/a".into(),
         };
-        let _ = writeln!(s, "machine: {} CPUs, {}", self.cpus, self.cpu_model);
+        let _ = writeln!(
+            s,
+            "machine: {} CPUs, {}; load average {:.1} at the window's start, {:.1} at its end",
+            self.cpus, self.cpu_model, sfu.load_average.0, sfu.load_average.1
+        );
         let _ = writeln!(
             s,
             "load: {} room(s) x {} participants ({} publishing), window {:.1} s, max_height {}",
@@ -320,9 +332,10 @@ impl Report {
         let _ = writeln!(s, "SFU (server thread: media loop + signaling):");
         let _ = writeln!(
             s,
-            "  RTP in {} pkt, out {} pkt ({:.0} pkt/s, {:.1} Mbit/s out); UDP in {} pkt / {} B, out {} pkt / {} B; send failures {}",
+            "  RTP in {} pkt, out {} pkt of which {} padding probes ({:.0} forwarded pkt/s, {:.1} Mbit/s RTP out); UDP in {} pkt / {} B, out {} pkt / {} B; send failures {}",
             t.rtp_in_packets,
             t.rtp_out_packets,
+            t.rtp_out_padded,
             sfu.forwarded_pps,
             t.rtp_out_bytes as f64 * 8.0 / sfu.window_s.max(1e-9) / 1e6,
             t.udp_in_packets,
@@ -369,6 +382,7 @@ impl Report {
             j.got_video,
             pct(&j.joined_ms)
         );
+        let _ = writeln!(s, "  video offered {}", pct(&j.video_offered_ms));
         let _ = writeln!(
             s,
             "  subscriber connected {}",

@@ -80,6 +80,14 @@ pub fn rss_bytes() -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
+/// The 1-minute load average (`/proc/loadavg`): other work competing for the CPUs.
+pub fn load_average() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0.0)
+}
+
 /// The machine, for the report: logical CPUs and the CPU model.
 pub fn machine() -> (usize, String) {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());

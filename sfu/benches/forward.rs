@@ -19,7 +19,10 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group};
 use seduta_sfu::sansio::{self, Core};
-use seduta_sfu::{ParticipantId, PublishedTrackInfo, RoomId, SfuEvent, TrackKind, TrackSource};
+use seduta_sfu::{
+    Layer, ParticipantId, PublishedTrackInfo, RoomId, SfuEvent, SubscriptionPrefs, TrackId,
+    TrackKind, TrackSource,
+};
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::format::Codec;
 use str0m::media::{
@@ -125,6 +128,8 @@ struct Publisher {
 /// The core and its peers on a virtual clock.
 struct World {
     now: Instant,
+    start: Instant,
+    steps: u64,
     core: Core,
     room: RoomId,
     clients: Vec<Client>,
@@ -135,9 +140,13 @@ struct World {
     core_time: Duration,
     /// Allocations inside the core's calls.
     core_allocs: u64,
-    /// RTP packets the core sent.
+    /// RTP packets the core sent, probes (padding bit set) aside.
     forwarded: u64,
     to_sfu: Vec<(SocketAddr, Vec<u8>)>,
+    /// `max_height` every subscriber asks for every video track.
+    max_height: Option<u32>,
+    /// The layer forwarded per (subscriber, track), from the core's events.
+    layers: HashMap<(ParticipantId, TrackId), Layer>,
 }
 
 fn is_rtp(bytes: &[u8]) -> bool {
@@ -145,13 +154,16 @@ fn is_rtp(bytes: &[u8]) -> bool {
 }
 
 impl World {
-    /// `participants` in one room, the first `publishers` of them publishing; runs
-    /// until every subscriber receives video from every publisher, then `warmup`.
-    fn new(participants: usize, publishers: usize, warmup: Duration) -> Self {
+    /// `participants` in one room, the first `publishers` of them publishing, every
+    /// subscriber asking `max_height` (if any) for every video track; runs for
+    /// [`SETTLE`] so that bandwidth estimates and layers settle.
+    fn new(participants: usize, publishers: usize, max_height: Option<u32>) -> Self {
         let now = Instant::now();
         let candidate = Candidate::host(sfu_addr(), "udp").expect("candidate");
         let mut w = World {
             now,
+            start: now,
+            steps: 0,
             core: Core::new(vec![candidate], false, now),
             room: RoomId("bench".into()),
             clients: Vec::new(),
@@ -162,6 +174,8 @@ impl World {
             core_allocs: 0,
             forwarded: 0,
             to_sfu: Vec::new(),
+            max_height,
+            layers: HashMap::new(),
         };
         for i in 0..participants {
             let id = ParticipantId(format!("p{i}"));
@@ -173,26 +187,24 @@ impl World {
             }
             w.handle_events();
         }
-        let deadline = w.now + Duration::from_secs(30);
-        let expected = |w: &World, c: usize| {
-            let own = w.publishers.iter().any(|p| p.client == c + 1);
-            (w.publishers.len() - usize::from(own)) as u64
-        };
-        while w.now < deadline {
+        let settle = w.now + SETTLE;
+        while w.now < settle {
             w.step();
-            let all = w
-                .subscriber_of
-                .values()
-                .all(|&c| w.clients[c].video_frames >= 25 * expected(&w, c));
-            if all {
-                break;
+            if std::env::var_os("FORWARD_TRACE").is_some() && w.steps.is_multiple_of(50) {
+                let t = (w.now - w.start).as_secs_f64();
+                eprintln!("{t:.1} s: layers low/medium/high {:?}", w.layer_counts());
             }
         }
-        let end = w.now + warmup;
-        while w.now < end {
-            w.step();
-        }
         w
+    }
+
+    /// (subscriber, track) pairs per forwarded layer.
+    fn layer_counts(&self) -> [usize; 3] {
+        let mut n = [0; 3];
+        for l in self.layers.values() {
+            n[*l as usize] += 1;
+        }
+        n
     }
 
     fn add_client(&mut self) -> usize {
@@ -258,8 +270,19 @@ impl World {
     /// Answers the core's subscriber offers.
     fn handle_events(&mut self) {
         for event in std::mem::take(&mut self.core.events) {
-            if let SfuEvent::SubscriberOffer {
-                participant, sdp, ..
+            if let SfuEvent::LayerChanged {
+                participant,
+                track,
+                layer,
+                ..
+            } = event
+            {
+                self.layers.insert((participant, track), layer);
+            } else if let SfuEvent::SubscriberOffer {
+                participant,
+                sdp,
+                tracks,
+                ..
             } = event
             {
                 let c = self.subscriber_of[&participant];
@@ -272,11 +295,26 @@ impl World {
                 sansio::subscriber_answer(
                     &mut self.core,
                     self.room.clone(),
-                    participant,
+                    participant.clone(),
                     answer.to_sdp_string(),
                     self.now,
                 )
                 .expect("subscriber answer");
+                for t in tracks.into_iter().filter(|t| t.kind == TrackKind::Video) {
+                    let prefs = SubscriptionPrefs {
+                        max_height: self.max_height,
+                        paused: false,
+                    };
+                    sansio::set_subscription(
+                        &mut self.core,
+                        self.room.clone(),
+                        participant.clone(),
+                        t.track,
+                        prefs,
+                        self.now,
+                    )
+                    .expect("subscription");
+                }
             }
         }
     }
@@ -340,7 +378,8 @@ impl World {
             let out = std::mem::take(&mut self.core.out);
             moved |= !out.is_empty();
             for packet in out {
-                if is_rtp(&packet.bytes) {
+                // Padding-only probes of the bandwidth estimator are not forwarded media.
+                if is_rtp(&packet.bytes) && packet.bytes[0] & 0x20 == 0 {
                     self.forwarded += 1;
                 }
                 let Some(&c) = self.by_addr.get(&packet.destination) else {
@@ -369,15 +408,6 @@ impl World {
     /// Advances the clock to `until`, firing every timeout on the way.
     fn advance(&mut self, until: Instant) {
         loop {
-            let next = self
-                .clients
-                .iter()
-                .map(|c| c.timeout)
-                .chain([self.core.next_timeout()])
-                .min()
-                .unwrap_or(until)
-                .clamp(self.now, until);
-            self.now = next;
             if self.core.next_timeout() <= self.now {
                 self.in_core(|core, now| core.handle_timeout(now));
             }
@@ -391,11 +421,22 @@ impl World {
             if self.now >= until {
                 break;
             }
+            // The next timeout strictly ahead: time always moves.
+            self.now = self
+                .clients
+                .iter()
+                .map(|c| c.timeout)
+                .chain([self.core.next_timeout()])
+                .filter(|t| *t > now)
+                .min()
+                .unwrap_or(until)
+                .min(until);
         }
     }
 
     /// One step of media: audio from every publisher, video every other step.
     fn step(&mut self) {
+        self.steps += 1;
         let now = self.now;
         for p in &mut self.publishers {
             let rtc = &mut self.clients[p.client].rtc;
@@ -461,24 +502,45 @@ fn vp8_frame(size: usize, key: bool, width: u16, height: u16) -> Vec<u8> {
     f
 }
 
-/// The rooms benchmarked: (name, participants, publishers).
-const SHAPES: [(&str, usize, usize); 2] = [("giunta-9x9", 9, 9), ("large-1x100", 101, 1)];
+/// The rooms benchmarked: name, participants, publishers, and the `max_height`
+/// every subscriber asks for (none: the layer follows the bandwidth estimate alone).
+/// The layers the SFU settles on are printed with the figures; `FORWARD_TRACE=1`
+/// prints them while settling.
+const SHAPES: [(&str, usize, usize, Option<u32>); 2] =
+    [("giunta-9x9", 9, 9, None), ("large-1x100", 101, 1, None)];
 
-/// Prints the per-packet figures of a fixed run of each shape.
+/// Media time run before measuring.
+const SETTLE: Duration = Duration::from_secs(20);
+
+/// Prints the per-packet figures of a fixed run of each shape. `FORWARD_SHAPE`
+/// (a shape's name) runs only that one; `FORWARD_SECONDS` sets the media time
+/// measured (10 s); `FORWARD_REPORT_ONLY` skips criterion (for profilers).
 fn per_packet_report() {
-    for (name, participants, publishers) in SHAPES {
-        let mut w = World::new(participants, publishers, Duration::from_secs(5));
+    let only = std::env::var("FORWARD_SHAPE").ok();
+    let seconds: u64 = std::env::var("FORWARD_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    for (name, participants, publishers, max_height) in SHAPES {
+        if only.as_deref().is_some_and(|o| o != name) {
+            continue;
+        }
+        let mut w = World::new(participants, publishers, max_height);
+        let warm = w.now;
         let (t0, a0, f0) = (w.core_time, w.core_allocs, w.forwarded);
-        let steps = 500; // 10 s of media
+        let steps = seconds * 1_000 / STEP.as_millis() as u64;
         for _ in 0..steps {
             w.step();
         }
         let forwarded = w.forwarded - f0;
         let ns = (w.core_time - t0).as_nanos() as f64 / forwarded.max(1) as f64;
         let allocs = (w.core_allocs - a0) as f64 / forwarded.max(1) as f64;
+        let [low, medium, high] = w.layer_counts();
         println!(
-            "{name}: {forwarded} RTP packets forwarded in {} s of media; core CPU {ns:.0} ns and {allocs:.2} heap allocations per forwarded packet",
-            steps as u64 * STEP.as_millis() as u64 / 1000,
+            "{name}: {forwarded} RTP packets forwarded in {} s of media ({:.0} per 20 ms; layers low/medium/high {low}/{medium}/{high} at the end, after {:.0} s of media to settle); core CPU {ns:.0} ns and {allocs:.2} heap allocations per forwarded packet",
+            steps * STEP.as_millis() as u64 / 1000,
+            forwarded as f64 / steps as f64,
+            (warm - w.start).as_secs_f64(),
         );
     }
 }
@@ -487,8 +549,10 @@ fn bench_forward(c: &mut Criterion) {
     let mut group = c.benchmark_group("forward");
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(10));
-    for (name, participants, publishers) in SHAPES {
-        let mut w = World::new(participants, publishers, Duration::from_secs(5));
+    let mut per_packet = Vec::new();
+    for (name, participants, publishers, max_height) in SHAPES {
+        let mut w = World::new(participants, publishers, max_height);
+        let (t0, f0) = (w.core_time, w.forwarded);
         group.bench_function(format!("{name}/20ms-of-media"), |b| {
             b.iter_custom(|iters| {
                 let before = w.core_time;
@@ -498,14 +562,25 @@ fn bench_forward(c: &mut Criterion) {
                 black_box(w.core_time - before)
             })
         });
+        let forwarded = (w.forwarded - f0).max(1);
+        per_packet.push((
+            name,
+            (w.core_time - t0).as_nanos() as f64 / forwarded as f64,
+        ));
     }
     group.finish();
+    for (name, ns) in per_packet {
+        println!("{name}: over the criterion run, core CPU {ns:.0} ns per forwarded packet");
+    }
 }
 
 criterion_group!(benches, bench_forward);
 
 fn main() {
     per_packet_report();
+    if std::env::var_os("FORWARD_REPORT_ONLY").is_some() {
+        return;
+    }
     benches();
     Criterion::default().configure_from_args().final_summary();
 }

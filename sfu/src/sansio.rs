@@ -9,7 +9,7 @@ use tokio::sync::oneshot;
 pub use crate::core::Core;
 use crate::handle::Command;
 pub use crate::peer::Outgoing;
-use crate::{ParticipantId, PublishedTrackInfo, RoomId, SfuError};
+use crate::{ParticipantId, PublishedTrackInfo, RoomId, SfuError, SubscriptionPrefs, TrackId};
 
 /// Runs one command and takes its reply, which the core gives before returning.
 fn call<T>(
@@ -68,6 +68,24 @@ pub fn subscriber_answer(
         room,
         participant,
         sdp,
+        reply,
+    })
+}
+
+/// As [`crate::SfuHandle::set_subscription`].
+pub fn set_subscription(
+    core: &mut Core,
+    room: RoomId,
+    participant: ParticipantId,
+    track: TrackId,
+    prefs: SubscriptionPrefs,
+    now: Instant,
+) -> Result<(), SfuError> {
+    call(core, now, |reply| Command::SetSubscription {
+        room,
+        participant,
+        track,
+        prefs,
         reply,
     })
 }

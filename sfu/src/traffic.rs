@@ -11,6 +11,7 @@ static UDP_OUT_PACKETS: AtomicU64 = AtomicU64::new(0);
 static UDP_OUT_BYTES: AtomicU64 = AtomicU64::new(0);
 static RTP_OUT_PACKETS: AtomicU64 = AtomicU64::new(0);
 static RTP_OUT_BYTES: AtomicU64 = AtomicU64::new(0);
+static RTP_OUT_PADDED: AtomicU64 = AtomicU64::new(0);
 static UDP_SEND_FAILURES: AtomicU64 = AtomicU64::new(0);
 
 /// Totals since the process started, summed over every SFU in the process.
@@ -30,6 +31,8 @@ pub struct Traffic {
     pub rtp_out_packets: u64,
     /// Their bytes.
     pub rtp_out_bytes: u64,
+    /// Of those, packets with the padding bit: the bandwidth estimator's probes.
+    pub rtp_out_padded: u64,
     /// Datagrams the socket refused (a full buffer drops them, as the network would).
     pub udp_send_failures: u64,
 }
@@ -45,6 +48,7 @@ impl Traffic {
             udp_out_bytes: UDP_OUT_BYTES.load(Relaxed),
             rtp_out_packets: RTP_OUT_PACKETS.load(Relaxed),
             rtp_out_bytes: RTP_OUT_BYTES.load(Relaxed),
+            rtp_out_padded: RTP_OUT_PADDED.load(Relaxed),
             udp_send_failures: UDP_SEND_FAILURES.load(Relaxed),
         }
     }
@@ -59,6 +63,7 @@ impl Traffic {
             udp_out_bytes: self.udp_out_bytes.saturating_sub(earlier.udp_out_bytes),
             rtp_out_packets: self.rtp_out_packets.saturating_sub(earlier.rtp_out_packets),
             rtp_out_bytes: self.rtp_out_bytes.saturating_sub(earlier.rtp_out_bytes),
+            rtp_out_padded: self.rtp_out_padded.saturating_sub(earlier.rtp_out_padded),
             udp_send_failures: self
                 .udp_send_failures
                 .saturating_sub(earlier.udp_send_failures),
@@ -91,6 +96,9 @@ pub(crate) fn sent(bytes: &[u8], ok: bool) {
     if is_rtp(bytes) {
         RTP_OUT_PACKETS.fetch_add(1, Relaxed);
         RTP_OUT_BYTES.fetch_add(bytes.len() as u64, Relaxed);
+        if bytes[0] & 0x20 != 0 {
+            RTP_OUT_PADDED.fetch_add(1, Relaxed);
+        }
     }
 }
 
