@@ -18,6 +18,20 @@ use seduta_signaling::attendance::{AttendanceLog, read_jsonl, verify};
 
 const KINDS: [&str; 4] = ["joined", "identified", "vote_cast", "quorum_checked"];
 
+/// Nesting kept in event data. The server builds its events' data in code, a few
+/// levels deep; serde_json reads at most 128 levels, and an exported line adds one,
+/// so data nested ~128 deep would be written but not read back. Not reachable
+/// today, so left out here (see docs/fuzzing.md).
+const MAX_DEPTH: usize = 64;
+
+fn depth(v: &serde_json::Value) -> usize {
+    match v {
+        serde_json::Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+        serde_json::Value::Object(o) => 1 + o.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
 fuzz_target!(|input: &[u8]| {
     let [pos_hi, pos_lo, mask, data @ ..] = input else {
         return;
@@ -30,7 +44,10 @@ fuzz_target!(|input: &[u8]| {
     let mut log = AttendanceLog::new("giunta-2026-03-12");
     for (i, chunk) in data.split(|&b| b == 0x1e).enumerate().take(16) {
         let text = String::from_utf8_lossy(chunk);
-        let value = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text.into()));
+        let value = serde_json::from_str(&text)
+            .ok()
+            .filter(|v| depth(v) <= MAX_DEPTH)
+            .unwrap_or(serde_json::Value::String(text.into()));
         log.append("2026-03-12T09:00:00Z", KINDS[i % KINDS.len()], value)
             .expect("not sealed yet");
     }
@@ -66,6 +83,9 @@ fuzz_target!(|input: &[u8]| {
             log.entries(),
             "byte {pos} changed (line {line}) and the log still verifies"
         ),
+        // A byte turned into a newline leaves the changed text on the next line
+        // (`read_jsonl` counts text lines, blank ones included).
+        Err(b) if altered.as_bytes()[pos] == b'\n' && b.line == line + 1 => {}
         Err(b) => assert_eq!(b.line, line, "byte {pos} changed, but {b}"),
     }
 });
