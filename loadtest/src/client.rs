@@ -213,6 +213,10 @@ pub struct Outcome {
 struct Conn {
     rtc: Rtc,
     socket: UdpSocket,
+    /// The same socket for sending: a plain non-blocking `sendto`, which does not
+    /// wait for tokio to learn that a fresh socket is writable (tokio's `try_send_to`
+    /// refuses until then, which would drop the first ICE check).
+    sender: std::net::UdpSocket,
     local: SocketAddr,
     timeout: Instant,
     /// The latest time given to str0m (kept monotonic).
@@ -221,7 +225,10 @@ struct Conn {
 
 impl Conn {
     async fn new() -> anyhow::Result<Self> {
-        let socket = UdpSocket::bind("127.0.0.1:0").await?;
+        let std_socket = std::net::UdpSocket::bind("127.0.0.1:0")?;
+        std_socket.set_nonblocking(true)?;
+        let sender = std_socket.try_clone()?;
+        let socket = UdpSocket::from_std(std_socket)?;
         crate::stamp::enable(&socket)?;
         let local = socket.local_addr()?;
         let now = Instant::now();
@@ -235,6 +242,7 @@ impl Conn {
         Ok(Self {
             rtc,
             socket,
+            sender,
             local,
             timeout: now,
             last: now,
@@ -285,7 +293,7 @@ impl Conn {
             match self.rtc.poll_output()? {
                 Output::Transmit(t) => {
                     // A full socket buffer drops the datagram, as a network would.
-                    let _ = self.socket.try_send_to(&t.contents, t.destination);
+                    let _ = self.sender.send_to(&t.contents, t.destination);
                 }
                 Output::Timeout(t) => {
                     self.timeout = t;

@@ -248,10 +248,11 @@ pub async fn feed(
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
+    // Plain non-blocking sends (see `client::Conn::sender`).
     let mut sockets = Vec::new();
     for s in streams {
         s.socket.set_nonblocking(true)?;
-        sockets.push((UdpSocket::from_std(s.socket)?, s.layer));
+        sockets.push((s.socket, s.layer));
     }
     let mut audio_tick = tokio::time::interval(AUDIO_INTERVAL);
     let mut video_tick = tokio::time::interval(FRAME_INTERVAL);
@@ -273,7 +274,7 @@ pub async fn feed(
                 audio_index += 1;
                 if let Some((socket, _)) = sockets.iter().find(|(_, l)| l.is_none()) {
                     build(&mut packet, PT_AUDIO, &mut seq[0], frame, &shared);
-                    let _ = socket.try_send_to(&packet, relay);
+                    let _ = socket.send_to(&packet, relay);
                 }
             }
             _ = video_tick.tick() => {
@@ -283,7 +284,7 @@ pub async fn feed(
                     let frame = &frames[video_index % frames.len()].data;
                     for chunk in frame.chunks(MAX_PAYLOAD) {
                         build(&mut packet, PT_VIDEO, &mut seq[l + 1], chunk, &shared);
-                        let _ = socket.try_send_to(&packet, relay);
+                        let _ = socket.send_to(&packet, relay);
                     }
                 }
                 video_index += 1;
