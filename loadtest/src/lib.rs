@@ -246,7 +246,16 @@ pub async fn run(config: &LoadConfig) -> anyhow::Result<Report> {
     server.stop();
 
     let total = config.rooms * config.participants;
-    let sfu = SfuResult::from_window(&baseline, &start, &end, total, config.rooms, &sfu_delays);
+    let pairs = config.rooms * (config.participants * config.publishers - config.publishers);
+    let sfu = SfuResult::from_window(
+        &baseline,
+        &start,
+        &end,
+        total,
+        config.rooms,
+        pairs,
+        &sfu_delays,
+    );
     let join = JoinStats::of(&outcomes);
 
     let mut relay = Vec::new();

@@ -75,6 +75,12 @@ pub struct SfuResult {
     pub received: CountersSnapshot,
     /// Lost packets over packets expected, seen by subscribers.
     pub loss: f64,
+    /// Audio frames received over those the publishers sent to them (every
+    /// (subscriber, publisher) pair, 50 frames per second): below 1.0, media is
+    /// queued or dropped on the way.
+    pub audio_delivered: f64,
+    /// The same for video frames (25 per second).
+    pub video_delivered: f64,
     /// Publisher write to subscriber frame, audio.
     pub audio_delay_ms: Option<Percentiles>,
     /// Publisher write to subscriber frame, video (last packet of the frame).
@@ -88,6 +94,7 @@ impl SfuResult {
         end: &Snap,
         participants: usize,
         rooms: usize,
+        pairs: usize,
         delays: &Delays,
     ) -> Self {
         let window = end.at - start.at;
@@ -132,6 +139,10 @@ impl SfuResult {
             } else {
                 0.0
             },
+            audio_delivered: received.audio_frames as f64
+                / (pairs as f64 * 50.0 * window.as_secs_f64()).max(1.0),
+            video_delivered: received.video_frames as f64
+                / (pairs as f64 * 25.0 * window.as_secs_f64()).max(1.0),
             audio_delay_ms: percentiles(&delays.audio),
             video_delay_ms: percentiles(&delays.video),
         }
@@ -365,9 +376,11 @@ impl Report {
         let r = &sfu.received;
         let _ = writeln!(
             s,
-            "subscribers: {} audio + {} video frames, {} packets, loss {:.3}%, {} keyframe requests reached publishers",
+            "subscribers: {} audio + {} video frames ({:.1}% and {:.1}% of those sent to them), {} packets, loss {:.3}%, {} keyframe requests reached publishers",
             r.audio_frames,
             r.video_frames,
+            sfu.audio_delivered * 100.0,
+            sfu.video_delivered * 100.0,
             r.packets,
             sfu.loss * 100.0,
             r.keyframe_requests
