@@ -54,7 +54,6 @@ use crate::relay::{DrainCounters, Relay, SendMode};
 pub use crate::report::Report;
 use crate::report::{JoinStats, RelayResult, SfuResult, percentiles};
 use crate::server::ServerThread;
-use crate::sys::ThreadId;
 
 /// Most participants one run may create.
 pub const MAX_PARTICIPANTS: usize = 400;
@@ -151,9 +150,11 @@ struct Snap {
     clients: CountersSnapshot,
     rss: u64,
     load_average: f64,
+    udp_drops: sys::UdpDrops,
 }
 
-fn snap(tid: ThreadId, shared: &Shared) -> anyhow::Result<Snap> {
+fn snap(server: &ServerThread, shared: &Shared) -> anyhow::Result<Snap> {
+    let tid = server.tid;
     Ok(Snap {
         at: Instant::now(),
         server_cpu: tid.cpu()?,
@@ -163,6 +164,7 @@ fn snap(tid: ThreadId, shared: &Shared) -> anyhow::Result<Snap> {
         clients: shared.counters.snapshot(),
         rss: sys::rss_bytes(),
         load_average: sys::load_average(),
+        udp_drops: sys::UdpDrops::now(server.udp_addr.port()),
     })
 }
 
@@ -177,7 +179,7 @@ pub async fn run(config: &LoadConfig) -> anyhow::Result<Report> {
         .context("encoding the test media")??;
     let shared = Arc::new(Shared::new(media));
     let server = ServerThread::start()?;
-    let baseline = snap(server.tid, &shared)?;
+    let baseline = snap(&server, &shared)?;
 
     // Joins, room by room in turn, publishers first in each room.
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -230,9 +232,9 @@ pub async fn run(config: &LoadConfig) -> anyhow::Result<Report> {
 
     // The measured window.
     shared.measuring.store(true, Relaxed);
-    let start = snap(server.tid, &shared)?;
+    let start = snap(&server, &shared)?;
     tokio::time::sleep(config.duration).await;
-    let end = snap(server.tid, &shared)?;
+    let end = snap(&server, &shared)?;
     shared.measuring.store(false, Relaxed);
     let sfu_delays = std::mem::take(&mut *lock(&shared.delays));
 

@@ -49,6 +49,9 @@ pub struct SfuResult {
     /// The machine's 1-minute load average at the start and the end of the window
     /// (above the CPU count, other work competed with this run).
     pub load_average: (f64, f64),
+    /// Datagrams the kernel dropped over the window (the whole namespace: server
+    /// and peers).
+    pub udp_drops: crate::sys::UdpDrops,
     /// CPU time of the server thread (media loop, signaling and HTTP).
     pub server_thread_cpu_s: f64,
     /// That CPU time over the window: 1.0 is one core saturated.
@@ -118,6 +121,7 @@ impl SfuResult {
         Self {
             window_s: window.as_secs_f64(),
             load_average: (start.load_average, end.load_average),
+            udp_drops: end.udp_drops.since(&start.udp_drops),
             server_thread_cpu_s: cpu.as_secs_f64(),
             server_thread_load: cpu.as_secs_f64() / window.as_secs_f64().max(1e-9),
             process_cpu_s: end
@@ -384,6 +388,12 @@ impl Report {
             r.packets,
             sfu.loss * 100.0,
             r.keyframe_requests
+        );
+        let d = &sfu.udp_drops;
+        let _ = writeln!(
+            s,
+            "  kernel UDP drops in the window: {} receive buffer full ({} at the SFU's socket, {} at the peers'), {} send buffer full",
+            d.rcvbuf_errors, d.sfu_socket, d.other_sockets, d.sndbuf_errors
         );
         let _ = writeln!(s, "  delay audio: {}", pct(&sfu.audio_delay_ms));
         let _ = writeln!(s, "  delay video: {}", pct(&sfu.video_delay_ms));

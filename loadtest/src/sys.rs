@@ -88,6 +88,83 @@ pub fn load_average() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// UDP datagrams the kernel dropped in this network namespace (`/proc/net/snmp`):
+/// receive buffers full, send buffers full, and other receive errors. In the private
+/// namespace of a run, that is the run's own traffic only.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct UdpDrops {
+    /// Of all drops, those of the SFU's socket (from `/proc/net/udp`).
+    pub sfu_socket: u64,
+    /// Those of every other socket (the synthetic peers', the relay's).
+    pub other_sockets: u64,
+    /// `RcvbufErrors`: a socket's receive buffer was full (its reader lagged).
+    pub rcvbuf_errors: u64,
+    /// `SndbufErrors`: a socket's send buffer was full.
+    pub sndbuf_errors: u64,
+    /// `InErrors`: every receive error, the above included.
+    pub in_errors: u64,
+}
+
+impl UdpDrops {
+    /// The counters now (zeros when unreadable); `sfu_port` tells the SFU's socket.
+    pub fn now(sfu_port: u16) -> Self {
+        let (sfu_socket, other_sockets) = socket_drops(sfu_port);
+        let text = std::fs::read_to_string("/proc/net/snmp").unwrap_or_default();
+        let mut udp = text.lines().filter(|l| l.starts_with("Udp:"));
+        let (Some(names), Some(values)) = (udp.next(), udp.next()) else {
+            return Self::default();
+        };
+        let field = |name: &str| {
+            names
+                .split_whitespace()
+                .position(|n| n == name)
+                .and_then(|i| values.split_whitespace().nth(i)?.parse().ok())
+                .unwrap_or(0)
+        };
+        Self {
+            sfu_socket,
+            other_sockets,
+            rcvbuf_errors: field("RcvbufErrors"),
+            sndbuf_errors: field("SndbufErrors"),
+            in_errors: field("InErrors"),
+        }
+    }
+
+    /// What happened between `earlier` and `self`.
+    pub fn since(&self, earlier: &Self) -> Self {
+        Self {
+            sfu_socket: self.sfu_socket.saturating_sub(earlier.sfu_socket),
+            other_sockets: self.other_sockets.saturating_sub(earlier.other_sockets),
+            rcvbuf_errors: self.rcvbuf_errors.saturating_sub(earlier.rcvbuf_errors),
+            sndbuf_errors: self.sndbuf_errors.saturating_sub(earlier.sndbuf_errors),
+            in_errors: self.in_errors.saturating_sub(earlier.in_errors),
+        }
+    }
+}
+
+/// Datagrams dropped so far by the UDP socket bound to `port`, and by all the
+/// others, in this network namespace (`/proc/net/udp`, the `drops` column).
+pub fn socket_drops(port: u16) -> (u64, u64) {
+    let text = std::fs::read_to_string("/proc/net/udp").unwrap_or_default();
+    let (mut mine, mut others) = (0, 0);
+    for line in text.lines().skip(1) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (Some(local), Some(drops)) = (fields.get(1), fields.last()) else {
+            continue;
+        };
+        let local_port = local
+            .rsplit_once(':')
+            .and_then(|(_, p)| u16::from_str_radix(p, 16).ok());
+        let drops: u64 = drops.parse().unwrap_or(0);
+        if local_port == Some(port) {
+            mine += drops;
+        } else {
+            others += drops;
+        }
+    }
+    (mine, others)
+}
+
 /// The machine, for the report: logical CPUs and the CPU model.
 pub fn machine() -> (usize, String) {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
