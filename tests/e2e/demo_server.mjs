@@ -49,3 +49,23 @@ export async function startDemoServer() {
     },
   };
 }
+
+// Helpers shared by the meeting tests.
+
+/** The element with `data-testid="<id>"`. */
+export const tid = (page, id) => page.locator(`[data-testid="${id}"]`);
+
+/** Waits for the prejoin screen, lets the fake devices be listed, joins, and waits
+ *  until the call is in. `slow` multiplies the waits (a busy machine, many browsers). */
+export async function joinCall(page, { slow = 1 } = {}) {
+  await page.locator("#join-button").waitFor({ state: "visible", timeout: 15_000 * slow });
+  await until(() => page.evaluate(() => document.querySelector("#camera-select").options.length > 0), 10_000 * slow, "devices listed");
+  await page.click("#join-button");
+  await until(() => page.evaluate(() => window.seduta.state === "in"), 15_000 * slow, "state in");
+}
+
+/** Clicks a control by test id, and the confirmation when asked. */
+export async function act(page, testid, { confirm = false } = {}) {
+  await tid(page, testid).click();
+  if (confirm) await tid(page, "confirm-yes").click();
+}

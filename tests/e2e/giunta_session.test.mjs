@@ -32,14 +32,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { BIN, CHROMIUM_ARGS, browserSession, sleep, until } from "./harness.mjs";
-import { startDemoServer } from "./demo_server.mjs";
+import { joinCall, startDemoServer, tid } from "./demo_server.mjs";
 
 const CHROMIUM = process.env.SEDUTA_CHROMIUM || "/usr/bin/chromium";
 const GRACE_MS = 3000;
 // Five browsers on a small machine: the fake camera at 10 frames per second.
 const LOW_COST_ARGS = ["--use-fake-device-for-media-stream=fps=10"];
 
-const tid = (page, id) => page.locator(`[data-testid="${id}"]`);
 const consoleTid = (page, id) => page.locator(`#console-panel [data-testid="${id}"]`);
 const presence = (page, id) => page.evaluate((id) => document.querySelector(`[data-testid="presence-${id}"]`)?.dataset.state ?? null, id);
 const view = (page) => page.evaluate(() => window.seduta.meeting);
@@ -67,13 +66,6 @@ async function openBrowser(viewport) {
     rmSync(profile, { recursive: true, force: true });
   });
   return { ...session, profile };
-}
-
-async function enterCall(page) {
-  await page.locator("#join-button").waitFor({ state: "visible", timeout: 30_000 });
-  await until(() => page.evaluate(() => document.querySelector("#camera-select").options.length > 0), 20_000, "devices listed");
-  await page.click("#join-button");
-  await until(() => page.evaluate(() => window.seduta.state === "in"), 30_000, "state in");
 }
 
 async function act(page, testid, { confirm = false } = {}) {
@@ -255,7 +247,7 @@ test("a Giunta session: lobby, quorum, a member's network cut, roll-call votes, 
       links[id] = `${server.http_url}/${link.slice(link.indexOf("#"))}`;
     }
     await tid(page, "enter-session").click();
-    await enterCall(page);
+    await joinCall(page, { slow: 2 });
     await tid(page, "console-panel").waitFor({ state: "visible" });
     assert.equal((await view(page)).session, session);
     assert.equal((await view(page)).phase, "convened");
@@ -268,7 +260,7 @@ test("a Giunta session: lobby, quorum, a member's network cut, roll-call votes, 
       browsers.push(m);
       members[id] = m;
       await m.page.goto(links[id]);
-      await enterCall(m.page);
+      await joinCall(m.page, { slow: 2 });
       await tid(m.page, "screen-lobby").waitFor({ state: "visible", timeout: 20_000 });
       assert.equal((await m.page.evaluate(() => window.seduta.presence)).state, "lobby");
       await tid(page, `lobby-row-${id}`).waitFor({ timeout: 20_000 });

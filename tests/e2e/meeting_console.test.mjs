@@ -8,22 +8,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { openBrowser, until } from "./harness.mjs";
-import { startDemoServer } from "./demo_server.mjs";
+import { act, joinCall, startDemoServer, tid } from "./demo_server.mjs";
 
-const tid = (page, id) => page.locator(`[data-testid="${id}"]`);
 const presence = (page, id) => page.evaluate((id) => document.querySelector(`[data-testid="presence-${id}"]`)?.dataset.state ?? null, id);
-
-async function enterCall(page) {
-  await page.locator("#join-button").waitFor({ state: "visible", timeout: 15_000 });
-  await until(() => page.evaluate(() => document.querySelector("#camera-select").options.length > 0), 10_000, "devices listed");
-  await page.click("#join-button");
-  await until(() => page.evaluate(() => window.seduta.state === "in"), 15_000, "state in");
-}
-
-async function act(page, testid, { confirm = false } = {}) {
-  await tid(page, testid).click();
-  if (confirm) await tid(page, "confirm-yes").click();
-}
 
 test("segretario console: login, invitations, lobby on video, check-in, quorum, roll-call vote, revocation, close", { timeout: 240_000 }, async () => {
   const server = await startDemoServer();
@@ -59,13 +46,13 @@ test("segretario console: login, invitations, lobby on video, check-in, quorum, 
 
     // Into the meeting console.
     await tid(page, "enter-session").click();
-    await enterCall(page);
+    await joinCall(page);
     await tid(page, "console-panel").waitFor({ state: "visible" });
     assert.equal(await page.evaluate(() => window.seduta.meeting?.session), session);
 
     // The assessore joins: lobby screen at their side, their video in the queue.
     await a1.page.goto(local(link));
-    await enterCall(a1.page);
+    await joinCall(a1.page);
     await tid(a1.page, "screen-lobby").waitFor({ state: "visible", timeout: 10_000 });
     assert.match(await tid(a1.page, "screen-lobby").textContent(), /sala d'attesa/);
     await tid(page, "lobby-row-assessore-1").waitFor({ timeout: 10_000 });

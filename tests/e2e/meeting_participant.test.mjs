@@ -7,24 +7,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { openBrowser, until } from "./harness.mjs";
-import { startDemoServer } from "./demo_server.mjs";
+import { act, joinCall, startDemoServer, tid } from "./demo_server.mjs";
 
-const tid = (page, id) => page.locator(`[data-testid="${id}"]`);
 const stateOf = (page, id) =>
   page.evaluate((id) => window.seduta.meeting?.people.find((p) => p.id === id)?.presence.state ?? null, id);
 
 async function enterCall(page, url) {
   await page.goto("about:blank");
   await page.goto(url);
-  await page.locator("#join-button").waitFor({ state: "visible", timeout: 15_000 });
-  await until(() => page.evaluate(() => document.querySelector("#camera-select").options.length > 0), 10_000, "devices listed");
-  await page.click("#join-button");
-  await until(() => page.evaluate(() => window.seduta.state === "in"), 15_000, "state in");
-}
-
-async function act(page, testid, { confirm = false } = {}) {
-  await tid(page, testid).click();
-  if (confirm) await tid(page, "confirm-yes").click();
+  await joinCall(page);
 }
 
 test("member and room views: lobby, meeting bar, away/back, vote with camera rule, outcome, art. 78, room display", { timeout: 240_000 }, async () => {

@@ -191,7 +191,7 @@ fn parse(raw: &[u8]) -> anyhow::Result<Reply> {
     }
     let rest = &raw[split + 4..];
     let body = if chunked {
-        dechunk(rest)?
+        crate::http::dechunk(rest)?
     } else {
         match length {
             Some(n) if n <= rest.len() => rest[..n].to_vec(),
@@ -204,26 +204,4 @@ fn parse(raw: &[u8]) -> anyhow::Result<Reply> {
         content_type,
         body: String::from_utf8_lossy(&body).into_owned(),
     })
-}
-
-fn dechunk(mut rest: &[u8]) -> anyhow::Result<Vec<u8>> {
-    let mut body = Vec::new();
-    loop {
-        let end = rest
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .ok_or_else(|| anyhow!("bad chunk header"))?;
-        let size_text = std::str::from_utf8(&rest[..end])?;
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
-            .with_context(|| format!("bad chunk size {size_text:?}"))?;
-        rest = &rest[end + 2..];
-        if size == 0 {
-            return Ok(body);
-        }
-        if rest.len() < size {
-            bail!("chunk cut short");
-        }
-        body.extend_from_slice(&rest[..size]);
-        rest = rest.get(size + 2..).unwrap_or_default();
-    }
 }

@@ -105,7 +105,8 @@ fn parse(raw: &[u8]) -> anyhow::Result<Response> {
     })
 }
 
-fn dechunk(mut raw: &[u8]) -> anyhow::Result<Vec<u8>> {
+/// Decodes a `Transfer-Encoding: chunked` body.
+pub(crate) fn dechunk(mut raw: &[u8]) -> anyhow::Result<Vec<u8>> {
     let mut out = Vec::new();
     loop {
         let end = raw

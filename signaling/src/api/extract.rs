@@ -91,6 +91,18 @@ impl Staff {
         Ok(session)
     }
 
+    /// Loads a session of the caller's own municipality that is not closed yet.
+    pub async fn open_session(&self, shared: &Shared, id: &str) -> Result<SessionRecord, ApiError> {
+        let session = self.session(shared, id).await?;
+        if session.status == crate::store::SessionStatus::Closed {
+            return Err(ApiError::conflict(
+                "session_closed",
+                "the session is closed",
+            ));
+        }
+        Ok(session)
+    }
+
     /// Refuses an organ of another municipality (as not found: no probing).
     pub async fn organ_of_mine(
         &self,

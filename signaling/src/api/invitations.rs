@@ -17,7 +17,7 @@ use crate::Shared;
 use crate::auth::{Role, uuid_like};
 use crate::clock::now_ms;
 use crate::service::HubCommand;
-use crate::store::{Invitation, SessionParticipant, SessionStatus, StaffRole};
+use crate::store::{Invitation, SessionParticipant, StaffRole};
 
 /// Default validity of an invitation link.
 const DEFAULT_TTL_HOURS: u32 = 48;
@@ -66,13 +66,7 @@ pub async fn mint(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Vec<MintedLink>>), ApiError> {
     staff.require(&[StaffRole::Segretario])?;
-    let session = staff.session(&shared, &id).await?;
-    if session.status == SessionStatus::Closed {
-        return Err(ApiError::conflict(
-            "session_closed",
-            "the session is closed",
-        ));
-    }
+    staff.open_session(&shared, &id).await?;
     let req: MintRequest = super::body::optional(&body)?.unwrap_or_default();
     let hours = req.ttl_hours.unwrap_or(DEFAULT_TTL_HOURS);
     if hours == 0 || hours > MAX_TTL_HOURS {
@@ -224,13 +218,7 @@ pub async fn console(
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<MintedLink>), ApiError> {
     staff.require(&[StaffRole::Segretario])?;
-    let session = staff.session(&shared, &id).await?;
-    if session.status == SessionStatus::Closed {
-        return Err(ApiError::conflict(
-            "session_closed",
-            "the session is closed",
-        ));
-    }
+    staff.open_session(&shared, &id).await?;
     let me = shared
         .store
         .participant(&id, &staff.0.sub)

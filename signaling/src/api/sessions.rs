@@ -320,13 +320,7 @@ async fn add_person(
     role: Role,
 ) -> Result<(StatusCode, Json<SessionParticipant>), ApiError> {
     staff.require(&[StaffRole::Segretario])?;
-    let record = staff.session(shared, session).await?;
-    if record.status == SessionStatus::Closed {
-        return Err(ApiError::conflict(
-            "session_closed",
-            "the session is closed",
-        ));
-    }
+    staff.open_session(shared, session).await?;
     let name = name.trim();
     if name.is_empty() || name.len() > 200 {
         return Err(ApiError::bad_request(

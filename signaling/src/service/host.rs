@@ -34,6 +34,16 @@ pub struct Gate {
     pub audience: Option<Vec<String>>,
 }
 
+impl Gate {
+    /// Everyone's media, seen by everyone: the media plane's default at join.
+    pub fn open() -> Self {
+        Self {
+            can_subscribe: true,
+            audience: None,
+        }
+    }
+}
+
 /// A stored session loaded for running.
 #[derive(Debug, Clone)]
 pub struct MeetingHost {
@@ -128,10 +138,7 @@ impl MeetingHost {
     /// by the segretario only.
     pub fn gate(&self, id: &str, role: Role) -> Gate {
         if role == Role::Segretario || self.admitted(id, role) {
-            return Gate {
-                can_subscribe: true,
-                audience: None,
-            };
+            return Gate::open();
         }
         Gate {
             can_subscribe: false,

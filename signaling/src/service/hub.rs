@@ -337,10 +337,7 @@ impl Hub {
                         .map(|p| p.role);
                     let gate = match (self.hosts.get(session), role) {
                         (Some(host), Some(role)) => host.gate(&pid.0, role),
-                        _ => Gate {
-                            can_subscribe: true,
-                            audience: None,
-                        },
+                        _ => Gate::open(),
                     };
                     let joined = if mode == Some(&MediaMode::PublishOnly) {
                         self.sfu

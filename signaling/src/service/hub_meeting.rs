@@ -536,10 +536,7 @@ impl Hub {
         let room_id = RoomId(session.to_owned());
         for (who, gate) in wanted {
             let key = (session.to_owned(), who.clone());
-            let applied = self.gates.get(&key).cloned().unwrap_or(Gate {
-                can_subscribe: true,
-                audience: None,
-            });
+            let applied = self.gates.get(&key).cloned().unwrap_or_else(Gate::open);
             if applied == gate {
                 continue;
             }
