@@ -51,9 +51,9 @@ fn attendance_lines(record: &SessionRecord, list: &[Attendance]) -> Vec<Block> {
         let who = office(record, &a.participant);
         let line = match (a.mode, &a.remote_reason) {
             (Some(mode), Some(reason)) => {
-                format!("{who}: presente {} (motivo: {reason})", mode.italian())
+                format!("{who}: presente ({}; motivo: {reason})", mode.italian())
             }
-            (Some(mode), None) => format!("{who}: presente {}", mode.italian()),
+            (Some(mode), None) => format!("{who}: presente ({})", mode.italian()),
             (None, _) => format!("{who}: assente"),
         };
         out.push(Block::Item(line));
@@ -213,6 +213,18 @@ fn events_blocks(record: &SessionRecord) -> Vec<Block> {
     out
 }
 
+/// The Italian for the server's reasons for a quorum check.
+fn quorum_reason(reason: &str) -> &str {
+    match reason {
+        "opening" => "apertura",
+        "vote" => "votazione",
+        "request" => "su richiesta",
+        "resumption" => "ripresa",
+        "presence_change" => "variazione delle presenze",
+        other => other,
+    }
+}
+
 /// The verbale of `record` as blocks.
 pub fn blocks(record: &SessionRecord) -> Vec<Block> {
     let date = parse_date(&record.date).map_or(record.date.clone(), italian_date);
@@ -289,7 +301,7 @@ pub fn blocks(record: &SessionRecord) -> Vec<Block> {
         out.push(Block::Item(format!(
             "ore {} ({}): presenti {}, richiesti {}: {}",
             clock_seconds(&q.at),
-            q.reason,
+            quorum_reason(&q.reason),
             q.present,
             q.required,
             if q.reached {
