@@ -48,6 +48,8 @@
 //! # }
 //! ```
 
+#![deny(missing_docs)]
+
 pub mod digest;
 pub mod format;
 pub mod log;

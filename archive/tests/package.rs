@@ -194,10 +194,7 @@ fn the_zip_unpacks_to_the_folder_and_every_hash_matches() {
     let sincro = &from_zip["sincro.xml"];
     run(Command::new("xmllint").arg("--noout").arg(sincro));
     let xpath = |expr: &str| run(Command::new("xmllint").args(["--xpath", expr]).arg(sincro));
-    assert_eq!(
-        xpath(&format!("namespace-uri(/*)")).trim(),
-        SINCRO_NAMESPACE
-    );
+    assert_eq!(xpath("namespace-uri(/*)").trim(), SINCRO_NAMESPACE);
     assert_eq!(xpath("local-name(/*)").trim(), "PIndex");
     for element in [
         "SelfDescription",

@@ -180,6 +180,14 @@ fn good_signatures_are_accepted_with_signer_and_time() {
         sha.split_whitespace().next()
     );
 
+    // The signer named by subject key identifier instead of issuer and serial.
+    let by_key_id = pki.sign("rossi", &file, &["-keyid"]);
+    let report = verify_detached(&by_key_id, open(&file), &pki.trust("ca")).expect("keyid");
+    assert_eq!(
+        report.signers[0].signer.common_name.as_deref(),
+        Some("Maria Rossi")
+    );
+
     // RSA-PSS.
     let pss = pki.sign("rossi", &file, &["-keyopt", "rsa_padding_mode:pss"]);
     let report = verify_detached(&pss, open(&file), &TrustList::none()).expect("pss");
