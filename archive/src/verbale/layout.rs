@@ -62,6 +62,16 @@ impl Measure {
         (upem > 0.0).then_some(Self { font, upem })
     }
 
+    /// `text` with every character the font has no glyph for replaced by `?`: PDF/A
+    /// forbids drawing the missing-glyph box, and a name in another script must not
+    /// stop the verbale from being made.
+    pub fn drawable(&self, text: &str) -> String {
+        let charmap = self.font.charmap();
+        text.chars()
+            .map(|c| if charmap.map(c).is_some() { c } else { '?' })
+            .collect()
+    }
+
     /// The width of `text` at `size` points.
     pub fn width(&self, text: &str, size: f32) -> f32 {
         let charmap = self.font.charmap();
@@ -88,7 +98,8 @@ pub struct Measures {
 }
 
 impl Measures {
-    fn of(&self, bold: bool) -> &Measure {
+    /// The measure of the regular or the bold face.
+    pub fn of(&self, bold: bool) -> &Measure {
         if bold { &self.bold } else { &self.regular }
     }
 }

@@ -84,6 +84,7 @@ pub fn render_blocks(
                     } else {
                         regular.clone()
                     };
+                    let text = measures.of(is_bold).drawable(&text);
                     surface.draw_text(
                         Point::from_xy(x, y),
                         font,
@@ -115,4 +116,20 @@ pub fn render_blocks(
     document
         .finish()
         .map_err(|e| VerbaleError::Pdf(format!("{e:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_the_font_cannot_draw_does_not_stop_the_pdf_a() {
+        let blocks = vec![
+            Block::Title("Verbale".into()),
+            Block::Paragraph("Presente: 李小龍 (ospite), Ζωή Παπαδοπούλου, Ёлка — ok".into()),
+            Block::Signatures(vec![("Il Presidente".into(), "李".into())]),
+        ];
+        let pdf = render_blocks(&blocks, "prova", "2026-03-12T12:00:00+01:00").expect("pdf/a");
+        assert!(pdf.starts_with(b"%PDF-1.7"));
+    }
 }
