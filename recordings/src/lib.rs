@@ -50,12 +50,18 @@
 //! # }
 //! ```
 //!
+//! After close, [`chapters`] writes the agenda items, votes and suspensions as
+//! `chapters.json` and `chapters.ttml` on the mix's clock, and [`preserve`] makes the
+//! preservation copy `preservation.mp4` (H.264 High, FLAC, chapters) with its migration
+//! register.
+//!
 //! Muxing and FLAC encoding are GStreamer's (`webmmux`, `matroskamux`, `h264parse`,
 //! `flacenc`, through gstreamer-rs); Opus is libopus (the `opus` crate). See
 //! `docs/recording.md`.
 
 #![deny(missing_docs)]
 
+pub mod chapters;
 mod clock;
 mod codec;
 mod ebml;
@@ -66,6 +72,7 @@ mod limiter;
 mod mix_writer;
 mod mixer;
 mod pipeline;
+pub mod preserve;
 mod recorder;
 mod session;
 mod sidecar;
