@@ -162,9 +162,17 @@ fn the_copy_is_h264_high_with_the_mix_the_chapters_and_a_verified_register_entry
     assert!((starts[0] - 0.0).abs() < 0.01 && (starts[1] - 1.0).abs() < 0.01);
     assert!((starts[2] - 3.5).abs() < 0.01);
 
-    // The grid (2x2 of 640x360: p1, p2, p3): p2's tile is black before p2 arrives and
+    // The grid (2x2 of 640x360: p1, p2, p3): p1's tile is black during the pause of
+    // its camera (not frozen on the last picture); p2's tile is black before p2 arrives and
     // shows the picture while the camera is on; p3 (audio only) stays black but for
     // its name label at the bottom.
+    let p1_picture = |at| region_luma(&mp4, at, 64, 36, 512, 200);
+    assert!(p1_picture(0.5) > 60, "p1's camera at the start");
+    assert!(
+        p1_picture(2.0) < 20,
+        "p1's tile is black while the camera is paused"
+    );
+    assert!(p1_picture(4.0) > 60, "p1's camera after the pause");
     let p2_picture = |at| region_luma(&mp4, at, 640 + 64, 36, 512, 200);
     assert!(p2_picture(0.5) < 20, "p2's tile is black before p2 arrives");
     assert!(p2_picture(2.5) > 60, "p2's tile shows the camera");
@@ -188,6 +196,14 @@ fn the_copy_is_h264_high_with_the_mix_the_chapters_and_a_verified_register_entry
     assert_eq!(entry["result"], "ok");
     assert_eq!(entry["tool"]["name"], "ffmpeg");
     assert!(!entry["tool"]["version"].as_str().unwrap_or("").is_empty());
+    assert!(
+        entry["tool"]["encoder"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("x264 - core "),
+        "{}",
+        entry["tool"]
+    );
     assert!(entry["time"].as_str().unwrap_or("").ends_with('Z'));
     assert_eq!(entry["target"]["name"], "preservation.mp4");
     assert_eq!(entry["target"]["sha256"], sha256_hex(&mp4).as_str());
@@ -487,4 +503,63 @@ fn a_request_below_720p_or_not_25_fps_is_refused_and_nothing_is_written() {
         !dir.join("preservation.job.lock").exists(),
         "nothing written"
     );
+}
+
+#[test]
+fn a_recording_in_two_runs_puts_both_mixes_on_one_timeline() {
+    let (_root, dir) = session_copy("two-mixes");
+    // The service restarted: a second mix (2 s of 1 kHz) started 6 s after the first.
+    let status = Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=1000:sample_rate=48000",
+        ])
+        .args(["-t", "2", "-ac", "1", "-c:a", "flac"])
+        .arg(dir.join("mix-2.flac"))
+        .status()
+        .expect("ffmpeg");
+    assert!(status.success());
+    let mut sidecar: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("mix.json")).expect("mix.json"))
+            .expect("JSON");
+    let start = mix_start_ns(&dir) + 6_000_000_000;
+    sidecar["track"] = "mix-2".into();
+    sidecar["file"] = "mix-2.webm".into();
+    sidecar["preservation_file"] = "mix-2.flac".into();
+    sidecar["wall_clock_start_unix_ns"] = serde_json::json!(start);
+    sidecar["end"]["media_seconds"] = 2.0.into();
+    std::fs::write(dir.join("mix-2.json"), sidecar.to_string()).expect("sidecar");
+
+    preserve::enqueue(&dir, PreservationRequest::new(names())).expect("enqueue");
+    let outcome = preserve::run(&dir, &mut |_| {}).expect("the job");
+    assert_eq!(outcome.result, MigrationResult::Ok, "{:?}", outcome.errors);
+    let mp4 = dir.join("preservation.mp4");
+    assert_eq!(common::decode_errors(&mp4), "");
+    let probe = ffprobe_json(&mp4);
+    let duration: f64 = probe["format"]["duration"]
+        .as_str()
+        .and_then(|d| d.parse().ok())
+        .expect("duration");
+    assert!(
+        (duration - 8.0).abs() < 0.1,
+        "two mixes end at 8 s: {duration}"
+    );
+    let pcm = common::decode_pcm(&mp4);
+    // Silence between the runs, the second run's tone where it belongs.
+    let window = |from: f64| &pcm[(from * 48_000.0) as usize..((from + 0.5) * 48_000.0) as usize];
+    assert!(window(5.3).iter().all(|s| s.unsigned_abs() < 64));
+    // ffmpeg's sine is at 1/8 of full scale: about 0.004 here.
+    assert!(common::goertzel(window(6.5), 1000.0, 48_000.0) > 0.002);
+    let register = preserve::read_register(&dir).expect("register");
+    let used: Vec<&str> = register[0]
+        .sources
+        .iter()
+        .filter(|s| s.role == "audio_mix" && s.used)
+        .map(|s| s.name.as_str())
+        .collect();
+    assert_eq!(used, ["mix-2.flac", "mix.flac"]);
 }

@@ -42,6 +42,13 @@ fn seconds(d: std::time::Duration) -> String {
     format!("{:.6}", d.as_secs_f64())
 }
 
+fn offset_seconds(later: std::time::SystemTime, origin: std::time::SystemTime) -> f64 {
+    match later.duration_since(origin) {
+        Ok(d) => d.as_secs_f64(),
+        Err(e) => -e.duration().as_secs_f64(),
+    }
+}
+
 fn signed_seconds(later: std::time::SystemTime, origin: std::time::SystemTime) -> String {
     match later.duration_since(origin) {
         Ok(d) => format!("+{:.6}", d.as_secs_f64()),
@@ -82,6 +89,15 @@ pub(crate) fn compose(
         };
         args.extend(["-i".into(), video.file.clone()]);
         let offset = signed_seconds(video.sidecar.wall_clock_start(), inventory.origin);
+        let shift = offset_seconds(video.sidecar.wall_clock_start(), inventory.origin);
+        // The tile shows the picture only where the file has pictures (its spans, on
+        // the copy's timeline); elsewhere the black tile with the name.
+        let enable = video
+            .spans
+            .iter()
+            .map(|(a, b)| format!("between(t,{:.3},{:.3})", a + shift, b + shift))
+            .collect::<Vec<_>>()
+            .join("+");
         let (w, h) = (tile.width, tile.height);
         let _ = writeln!(
             graph,
@@ -91,7 +107,8 @@ pub(crate) fn compose(
         );
         let _ = writeln!(
             graph,
-            "[base{layer}][v{input}]overlay=x={}:y={}:eof_action=pass:format=yuv420[base{}];",
+            "[base{layer}][v{input}]overlay=x={}:y={}:eof_action=pass:format=yuv420:\
+             enable='{enable}'[base{}];",
             tile.x,
             tile.y,
             layer + 1

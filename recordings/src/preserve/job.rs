@@ -15,7 +15,7 @@ use super::register::{
 use super::settings::PreservationRequest;
 use super::sources::inventory;
 use super::state::{JobError, JobLock, JobState, JobStatus, Stage, TARGET_FILE, Verified};
-use super::tool::{ToolVersion, ffmpeg_version, run_ffmpeg};
+use super::tool::{ToolVersion, ffmpeg_version, run_ffmpeg, x264_signature};
 use super::verify::verify;
 use crate::clock::rfc3339;
 
@@ -282,6 +282,9 @@ fn attempt(
     );
 
     let partial_path = dir.join(&partial);
+    if let Some(tool) = log.tool.as_mut() {
+        tool.encoder = x264_signature(&partial_path);
+    }
     fs::File::open(&partial_path)
         .and_then(|f| f.sync_all())
         .map_err(|e| PreserveError::io(&partial_path, e))?;

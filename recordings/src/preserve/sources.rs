@@ -13,7 +13,7 @@ use super::hash::sha256_file;
 use super::register::SourceRecord;
 use super::settings::PreservationSettings;
 use super::sidecars::{SidecarRecord, SourceKind, read_sidecars};
-use super::tool::{probe, run_ffmpeg};
+use super::tool::{probe, run_ffmpeg, video_packet_times};
 use crate::chapters::{ChapterList, NavigationPoint};
 
 /// A mix to put in the copy's audio.
@@ -36,6 +36,33 @@ pub(crate) struct VideoSource {
     pub file: String,
     /// Its sidecar.
     pub sidecar: SidecarRecord,
+    /// The spans (seconds, in the file's time) that have pictures: a camera's file has
+    /// gaps where the recording was paused or the picture was lost, and its tile is
+    /// black there rather than frozen on the last picture.
+    pub spans: Vec<(f64, f64)>,
+}
+
+/// A camera without a frame for longer than this is shown as a black tile.
+pub(crate) const CAMERA_GAP_SECONDS: f64 = 1.0;
+/// A screen share's picture is held for this long without a new frame (a still screen
+/// sends few frames).
+pub(crate) const SCREEN_GAP_SECONDS: f64 = 10.0;
+/// How long the last picture before a gap stays (about two frames at 25 fps).
+const HOLD_SECONDS: f64 = 0.08;
+
+/// The spans of `times` (sorted packet times) without a gap longer than `gap`.
+pub(crate) fn spans(times: &[f64], gap: f64) -> Vec<(f64, f64)> {
+    let mut spans: Vec<(f64, f64)> = Vec::new();
+    for &t in times {
+        match spans.last_mut() {
+            Some(last) if t - last.1 <= gap => last.1 = t,
+            _ => spans.push((t, t)),
+        }
+    }
+    for span in &mut spans {
+        span.1 += HOLD_SECONDS;
+    }
+    spans
 }
 
 /// What the session folder holds for the copy.
@@ -220,11 +247,26 @@ pub(crate) fn inventory(
         };
         let mut rec = record(&sidecar.file, role, Some(&sidecar.participant));
         if examine(dir, settings, &mut rec, "video") {
-            rec.used = true;
-            videos.push(VideoSource {
-                file: sidecar.file.clone(),
-                sidecar: sidecar.clone(),
-            });
+            let gap = if sidecar.kind == SourceKind::Screen {
+                SCREEN_GAP_SECONDS
+            } else {
+                CAMERA_GAP_SECONDS
+            };
+            match video_packet_times(&settings.ffprobe, &dir.join(&sidecar.file)) {
+                Ok(times) if !times.is_empty() => {
+                    // On the file's own timeline from its first picture, as placed.
+                    let first = times[0];
+                    let times: Vec<f64> = times.iter().map(|t| t - first).collect();
+                    rec.used = true;
+                    videos.push(VideoSource {
+                        file: sidecar.file.clone(),
+                        sidecar: sidecar.clone(),
+                        spans: spans(&times, gap),
+                    });
+                }
+                Ok(_) => rec.error = Some("undecodable: no video packets".into()),
+                Err(e) => rec.error = Some(format!("undecodable: {e}")),
+            }
         }
         records.push(rec);
     }
@@ -294,4 +336,19 @@ pub(crate) fn inventory(
         length,
         records,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spans;
+
+    #[test]
+    fn gaps_longer_than_the_limit_split_the_spans() {
+        let times = [0.0, 0.04, 0.08, 1.0, 2.5, 2.54];
+        let got = spans(&times, 1.0);
+        assert_eq!(got.len(), 2);
+        assert!((got[0].0 - 0.0).abs() < 1e-9 && (got[0].1 - 1.08).abs() < 1e-9);
+        assert!((got[1].0 - 2.5).abs() < 1e-9 && (got[1].1 - 2.62).abs() < 1e-9);
+        assert!(spans(&[], 1.0).is_empty());
+    }
 }

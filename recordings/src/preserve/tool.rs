@@ -25,6 +25,31 @@ pub struct ToolVersion {
     /// The libraries it runs on, as `ffmpeg -version` lists them (e.g.
     /// `libavcodec 59. 37.100`).
     pub libraries: Vec<String>,
+    /// The video encoder's own version, as it signs the stream (e.g.
+    /// `x264 - core 164 r3095 baee400`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoder: Option<String>,
+}
+
+/// The x264 version string the encoder writes into the stream (an SEI message in the
+/// first frame), read from the first 16 MiB of `path`.
+pub fn x264_signature(path: &Path) -> Option<String> {
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut data = Vec::new();
+    file.by_ref().take(16 << 20).read_to_end(&mut data).ok()?;
+    let needle = b"x264 - core ";
+    let start = data.windows(needle.len()).position(|w| w == needle)?;
+    let rest = &data[start..data.len().min(start + 200)];
+    let end = rest
+        .windows(3)
+        .position(|w| w == b" - ")
+        .and_then(|first| {
+            rest[first + 3..]
+                .windows(3)
+                .position(|w| w == b" - ")
+                .map(|second| first + 3 + second)
+        })?;
+    Some(String::from_utf8_lossy(&rest[..end]).into_owned())
 }
 
 /// The version of the ffmpeg at `ffmpeg`.
@@ -57,6 +82,7 @@ pub fn ffmpeg_version(ffmpeg: &Path) -> Result<ToolVersion, PreserveError> {
         name: "ffmpeg".into(),
         version: version.to_owned(),
         libraries,
+        encoder: None,
     })
 }
 
@@ -253,4 +279,42 @@ pub fn probe(ffprobe: &Path, path: &Path) -> Result<Probe, PreserveError> {
         tool: "ffprobe".into(),
         message: format!("unreadable output: {e}"),
     })
+}
+
+/// The presentation times (seconds, in order) of the packets of the first video stream
+/// of `path`: read from the container, nothing decoded.
+pub fn video_packet_times(ffprobe: &Path, path: &Path) -> Result<Vec<f64>, PreserveError> {
+    let out = Command::new(ffprobe)
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "packet=pts_time",
+        ])
+        .args(["-of", "csv=p=0"])
+        .arg(path)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|source| PreserveError::ToolMissing {
+            tool: ffprobe.display().to_string(),
+            source,
+        })?;
+    if !out.status.success() {
+        return Err(PreserveError::Tool {
+            tool: "ffprobe".into(),
+            message: format!(
+                "{}: {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        });
+    }
+    let mut times: Vec<f64> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| line.trim().trim_end_matches(',').parse().ok())
+        .collect();
+    times.sort_by(f64::total_cmp);
+    Ok(times)
 }

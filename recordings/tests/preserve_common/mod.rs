@@ -19,11 +19,13 @@ pub const TICKS: u64 = 250;
 pub const P2_FROM: u64 = 75;
 /// When p2's camera stops.
 pub const P2_VIDEO_UNTIL: u64 = 175;
+/// p1's camera is paused from tick 50 (1 s) to tick 150 (3 s): a 2 s gap in its file.
+pub const P1_PAUSE: std::ops::Range<u64> = 50..150;
 /// When p3 (audio only) arrives (tick 125: 2.5 s).
 pub const P3_FROM: u64 = 125;
 
 /// Records the session into `dir`, in real time (5 s):
-/// - p1: microphone (440 Hz) and camera from the start;
+/// - p1: microphone (440 Hz) and camera from the start, the camera paused from 1 s to 3 s;
 /// - p2: microphone (660 Hz) and camera from 1.5 s, camera off at 3.5 s;
 /// - p3: microphone only (880 Hz) from 2.5 s.
 pub fn record_session(dir: &Path) {
@@ -53,7 +55,7 @@ pub fn record_session(dir: &Path) {
         recorder
             .push(p1_audio, Frame::new(i * 960, true, tones[0][ix].clone()))
             .expect("push");
-        if i.is_multiple_of(2) {
+        if i.is_multiple_of(2) && !P1_PAUSE.contains(&i) {
             let n = i / 2;
             let data = frames[(n % 25) as usize].1.clone();
             let key = seduta_recordings::vp8_is_keyframe(&data);
@@ -164,7 +166,11 @@ pub fn region_luma(path: &Path, at: f64, x: u32, y: u32, w: u32, h: u32) -> u8 {
         .output()
         .expect("run ffmpeg");
     assert!(out.status.success(), "ffmpeg could not grab a frame");
-    assert_eq!(out.stdout.len(), (w * h) as usize, "one gray byte per pixel");
+    assert_eq!(
+        out.stdout.len(),
+        (w * h) as usize,
+        "one gray byte per pixel"
+    );
     let sum: u64 = out.stdout.iter().map(|&p| u64::from(p)).sum();
     u8::try_from(sum / u64::from(w * h)).unwrap_or(u8::MAX)
 }
