@@ -563,3 +563,26 @@ fn a_recording_in_two_runs_puts_both_mixes_on_one_timeline() {
         .collect();
     assert_eq!(used, ["mix-2.flac", "mix.flac"]);
 }
+
+#[test]
+fn a_session_heard_but_never_seen_still_gets_a_conformant_copy_with_name_tiles() {
+    let (_root, dir) = session_copy("audio-only");
+    for name in ["p1-video", "p2-video"] {
+        std::fs::remove_file(dir.join(format!("{name}.webm"))).expect("remove");
+        std::fs::remove_file(dir.join(format!("{name}.json"))).expect("remove");
+    }
+    preserve::enqueue(&dir, PreservationRequest::new(names())).expect("enqueue");
+    let outcome = preserve::run(&dir, &mut |_| {}).expect("the job");
+    assert_eq!(outcome.result, MigrationResult::Ok, "{:?}", outcome.errors);
+    let mp4 = dir.join("preservation.mp4");
+    assert_eq!(common::decode_errors(&mp4), "");
+    let probe = ffprobe_json(&mp4);
+    let video = &probe["streams"][0];
+    assert_eq!(
+        (video["codec_name"].as_str(), video["profile"].as_str()),
+        (Some("h264"), Some("High"))
+    );
+    // Three black tiles (p1, p2, p3 from their microphones), each with its name.
+    assert!(region_luma(&mp4, 1.0, 0, 0, 640, 260) < 5);
+    assert!(region_luma(&mp4, 1.0, 0, 300, 640, 60) > 8, "p1's label");
+}

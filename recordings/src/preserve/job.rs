@@ -171,10 +171,21 @@ pub fn run(
     status.error = None;
     status.save(dir, true)?;
 
+    // The folder's name is the session's id: no personal data.
+    let session = dir.file_name().map(|n| n.to_string_lossy().into_owned());
+    tracing::info!(
+        ?session,
+        attempt = status.attempts,
+        "preservation job started"
+    );
     let mut log = AttemptLog::default();
     match attempt(dir, &mut status, &mut log, on_progress) {
-        Ok(outcome) => Ok(outcome),
+        Ok(outcome) => {
+            tracing::info!(?session, result = ?outcome.result, "preservation copy made and verified");
+            Ok(outcome)
+        }
         Err(error) => {
+            tracing::warn!(?session, code = error.code(), "preservation job failed");
             let entry = RegisterEntry {
                 time: now(),
                 started: status.started.clone().unwrap_or_default(),
