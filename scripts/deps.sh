@@ -33,3 +33,9 @@ require_rust() {
     exit 1
   fi
 }
+
+# What the server needs to build and to record sessions: GStreamer's libraries (the
+# recordings crate links them) and the plugins whose elements it uses (webmmux,
+# matroskamux, h264parse, flacenc; appsink and filesink).
+RECORDING_PACKAGES=(libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad)

@@ -111,6 +111,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
                 .cloned()
                 .chain(config.public_url.as_deref().map(origin_of))
                 .collect(),
+            recordings_dir: Some(config.data_dir.join("recordings")),
             ..SignalingConfig::default()
         },
         verifier,

@@ -47,9 +47,21 @@ impl MixWriter {
     /// Creates `mix.webm`, `mix.flac` and `mix.json` in `dir` (none may exist yet); the
     /// Opus master is coded at `bitrate` bits per second.
     pub fn create(dir: &Path, clock: SessionClock, bitrate: i32) -> Result<Self, RecordingError> {
-        let spec = TrackSpec::new(MIX_NAME, "", TrackKind::Mix, Codec::Opus);
-        let webm = TrackWriter::new(dir, spec, clock)?.with_preservation_file(Self::flac_name());
-        let flac = FlacWriter::create(&dir.join(Self::flac_name()))?;
+        Self::create_named(dir, MIX_NAME, clock, bitrate)
+    }
+
+    /// Like [`MixWriter::create`], with the file stem `name` (`mix-2` after a restart
+    /// of the service, since files are never overwritten).
+    pub fn create_named(
+        dir: &Path,
+        name: &str,
+        clock: SessionClock,
+        bitrate: i32,
+    ) -> Result<Self, RecordingError> {
+        let spec = TrackSpec::new(name, "", TrackKind::Mix, Codec::Opus);
+        let flac_name = format!("{name}.flac");
+        let webm = TrackWriter::new(dir, spec, clock)?.with_preservation_file(flac_name.clone());
+        let flac = FlacWriter::create(&dir.join(&flac_name))?;
         let mut encoder =
             opus::Encoder::new(MIX_RATE, opus::Channels::Mono, opus::Application::Audio)?;
         encoder.set_bitrate(opus::Bitrate::Bits(bitrate))?;
@@ -65,10 +77,6 @@ impl MixWriter {
             frames: 0,
             clock,
         })
-    }
-
-    fn flac_name() -> String {
-        format!("{MIX_NAME}.flac")
     }
 
     /// The path of the FLAC copy.

@@ -30,6 +30,9 @@ pub struct RecorderConfig {
     pub mix_latency: Duration,
     /// The bit rate of the mix's Opus master.
     pub mix_bitrate: i32,
+    /// The mix's file stem (`mix`; another one when a session is recorded in several
+    /// runs into one folder, e.g. after a restart of the service).
+    pub mix_name: String,
     /// How many frames may wait for the writer before new ones are dropped (and
     /// counted): the SFU is never blocked.
     pub queue_frames: usize,
@@ -46,6 +49,7 @@ impl RecorderConfig {
             mix: Some(MixConfig::default()),
             mix_latency: Duration::from_millis(300),
             mix_bitrate: 64_000,
+            mix_name: crate::mix_writer::MIX_NAME.to_owned(),
             queue_frames: 16_384,
             sync_interval: Duration::from_secs(1),
         }

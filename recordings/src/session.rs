@@ -75,7 +75,12 @@ impl Session {
             None => None,
             Some(mix) => Some(MixState {
                 mixer: Mixer::new(mix),
-                writer: MixWriter::create(&config.dir, clock, config.mix_bitrate)?,
+                writer: MixWriter::create_named(
+                    &config.dir,
+                    &config.mix_name,
+                    clock,
+                    config.mix_bitrate,
+                )?,
                 latency: samples(config.mix_latency),
                 out: Vec::new(),
             }),

@@ -247,6 +247,18 @@ pub enum SfuEvent {
         /// The layer now forwarded.
         layer: Layer,
     },
+    /// The recording of one track failed (disk full, a media pipeline error): its file
+    /// is no longer written. The other tracks go on.
+    RecordingFailed {
+        /// Room.
+        room: RoomId,
+        /// Whose track.
+        participant: ParticipantId,
+        /// The track.
+        track: TrackId,
+        /// What happened.
+        error: String,
+    },
     /// Periodic connection quality of a participant (every few seconds).
     QualityChanged {
         /// Room.

@@ -17,6 +17,7 @@ use crate::error::SfuError;
 use crate::handle::Command;
 use crate::participant::OutState;
 use crate::peer::{Outgoing, Peer};
+use crate::record_tap::RecordTap;
 use crate::room::Room;
 
 /// Initial bandwidth estimate of a subscriber connection.
@@ -30,6 +31,9 @@ pub struct Core {
     rooms: HashMap<RoomId, Room>,
     candidates: Vec<Candidate>,
     h264: bool,
+    /// Recorders of rooms that have no participant right now (a room is dropped when
+    /// its last participant leaves; its recording goes on for when they come back).
+    parked_taps: HashMap<RoomId, RecordTap>,
     /// Which room last accepted packets from a remote address.
     routes: HashMap<(Protocol, SocketAddr), RoomId>,
     /// Packets to send.
@@ -46,6 +50,7 @@ impl Core {
             rooms: HashMap::new(),
             candidates,
             h264,
+            parked_taps: HashMap::new(),
             routes: HashMap::new(),
             out: Vec::new(),
             events: Vec::new(),
@@ -152,10 +157,12 @@ impl Core {
                 reply,
             } => {
                 let subscriber = (!publish_only).then(|| self.new_peer(PeerRole::Subscriber, now));
-                let r = self
-                    .rooms
-                    .entry(room.clone())
-                    .or_insert_with(|| Room::new(room, now));
+                let parked = &mut self.parked_taps;
+                let r = self.rooms.entry(room.clone()).or_insert_with(|| {
+                    let mut r = Room::new(room.clone(), now);
+                    r.tap = parked.remove(&room);
+                    r
+                });
                 let result = if r.find(&participant).is_some() {
                     Err(SfuError::AlreadyJoined)
                 } else {
@@ -247,7 +254,9 @@ impl Core {
                     .get(&room)
                     .is_some_and(|r| r.participants.is_empty())
                 {
-                    self.rooms.remove(&room);
+                    if let Some(tap) = self.rooms.remove(&room).and_then(|mut r| r.tap.take()) {
+                        self.parked_taps.insert(room.clone(), tap);
+                    }
                     self.routes.retain(|_, r| r != &room);
                 }
                 let _ = reply.send(result);
@@ -255,6 +264,58 @@ impl Core {
             Command::Tracks { room, reply } => {
                 let tracks = self.rooms.get(&room).map(Room::tracks).unwrap_or_default();
                 let _ = reply.send(Ok(tracks));
+            }
+            Command::StartRecording {
+                room,
+                recorder,
+                reply,
+            } => {
+                let tap = RecordTap::new(recorder.recorder, recorder.dir);
+                let recorded = self.rooms.get(&room).is_some_and(|r| r.tap.is_some())
+                    || self.parked_taps.contains_key(&room);
+                let result = if recorded {
+                    Err(SfuError::AlreadyRecording)
+                } else if let Some(r) = self.rooms.get_mut(&room) {
+                    r.start_recording(tap)
+                        .map_err(|_| SfuError::AlreadyRecording)
+                } else {
+                    self.parked_taps.insert(room, tap);
+                    Ok(())
+                };
+                let _ = reply.send(result);
+            }
+            Command::StopRecording { room, reply } => {
+                let tap = match self.rooms.get_mut(&room) {
+                    Some(r) => r.stop_recording(),
+                    None => self.parked_taps.remove(&room),
+                };
+                let _ = reply.send(Ok(tap.map(RecordTap::into_handover)));
+            }
+            Command::SetRecordingPaused {
+                room,
+                paused,
+                reply,
+            } => {
+                let done = match self.rooms.get_mut(&room) {
+                    Some(r) => r.set_recording_paused(paused, now),
+                    None => self.parked_taps.get_mut(&room).map(|tap| tap.set_paused(paused)).is_some(),
+                };
+                let result = if done {
+                    Ok(())
+                } else {
+                    Err(SfuError::NotRecording)
+                };
+                let _ = reply.send(result);
+            }
+            Command::SetRecorded {
+                room,
+                participant,
+                recorded,
+                reply,
+            } => {
+                let result = locate(&mut self.rooms, &room, &participant)
+                    .map(|(r, i)| r.set_recorded(i, recorded));
+                let _ = reply.send(result);
             }
         }
     }

@@ -21,6 +21,12 @@ pub enum SfuError {
     /// The participant is already in the room.
     #[error("the participant has already joined")]
     AlreadyJoined,
+    /// The room is already being recorded.
+    #[error("the room is already being recorded")]
+    AlreadyRecording,
+    /// The room is not being recorded.
+    #[error("the room is not being recorded")]
+    NotRecording,
     /// The media loop has stopped.
     #[error("the media plane is not running")]
     Unavailable,
@@ -39,6 +45,8 @@ impl SfuError {
             SfuError::UnknownTrack => "unknown_track",
             SfuError::NoPendingOffer => "no_pending_offer",
             SfuError::AlreadyJoined => "already_joined",
+            SfuError::AlreadyRecording => "already_recording",
+            SfuError::NotRecording => "not_recording",
             SfuError::Unavailable => "sfu_unavailable",
             SfuError::Io(_) => "io",
         }

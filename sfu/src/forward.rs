@@ -1,6 +1,7 @@
 //! Forwarding: each frame a publisher sends goes to every subscriber of the track, in
 //! the layer chosen for it, switching layers only on keyframes.
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Instant;
 
 use str0m::media::{KeyframeRequestKind, MediaData, MediaTime, Mid};
@@ -24,6 +25,7 @@ impl Room {
         let layer = layer_of(data.rid);
         let keyframe = data.is_keyframe();
         let publisher_id = self.participants[i].id.clone();
+        let recorded = self.participants[i].recorded;
         let Some(t) = self.participants[i]
             .published
             .iter_mut()
@@ -32,6 +34,28 @@ impl Room {
             return;
         };
         t.meters[index(layer)].add(data.data.len(), now);
+        let mut record_keyframe = None;
+        let mut tap_panicked = false;
+        if recorded && let Some(tap) = self.tap.as_mut() {
+            // A fault in the tap must not take the forwarding down: it ends this
+            // room's recording (the recorder, dropped, closes its files).
+            match catch_unwind(AssertUnwindSafe(|| {
+                tap.on_frame(&publisher_id, t, layer, &data, now)
+            })) {
+                Ok(wanted) => record_keyframe = wanted.map(|l| (t.mid, l)),
+                Err(_) => tap_panicked = true,
+            }
+        }
+        if tap_panicked {
+            tracing::error!("the recording tap panicked; this session is no longer recorded");
+            self.tap = None;
+            events.push(SfuEvent::RecordingFailed {
+                room: self.id.clone(),
+                participant: publisher_id.clone(),
+                track: t.id.clone(),
+                error: "the recording tap failed; the session is no longer recorded".into(),
+            });
+        }
         if keyframe && let Some((_, h)) = vp8::keyframe_size(&data.data) {
             t.heights[index(layer)] = u32::from(h);
         }
@@ -101,6 +125,9 @@ impl Room {
         }
         if let Some(layer) = wanted {
             self.request_keyframe(&publisher_id, &track_id, layer, now);
+        }
+        if let Some((mid, layer)) = record_keyframe {
+            self.keyframe_for_recording(&publisher_id, mid, layer, now);
         }
     }
 

@@ -1,6 +1,9 @@
 //! The control plane's side of the SFU: commands in, events out.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use seduta_recordings::Recorder;
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -71,6 +74,44 @@ pub enum Command {
         room: RoomId,
         reply: oneshot::Sender<Result<Vec<TrackInfo>, SfuError>>,
     },
+    /// See [`SfuHandle::start_recording`].
+    StartRecording {
+        room: RoomId,
+        recorder: Handover,
+        reply: oneshot::Sender<Result<(), SfuError>>,
+    },
+    /// See [`SfuHandle::stop_recording`].
+    StopRecording {
+        room: RoomId,
+        reply: oneshot::Sender<Result<Option<Handover>, SfuError>>,
+    },
+    /// See [`SfuHandle::set_recording_paused`].
+    SetRecordingPaused {
+        room: RoomId,
+        paused: bool,
+        reply: oneshot::Sender<Result<(), SfuError>>,
+    },
+    /// See [`SfuHandle::set_recorded`].
+    SetRecorded {
+        room: RoomId,
+        participant: ParticipantId,
+        recorded: bool,
+        reply: oneshot::Sender<Result<(), SfuError>>,
+    },
+}
+
+/// A recorder on its way to or from the media loop, with the folder its files go to.
+pub struct Handover {
+    /// The session's recorder.
+    pub recorder: Recorder,
+    /// Its folder (to keep new file names clear of existing files).
+    pub dir: PathBuf,
+}
+
+impl std::fmt::Debug for Handover {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handover").field("dir", &self.dir).finish()
+    }
 }
 
 /// Starts the media plane.
@@ -268,6 +309,62 @@ impl SfuHandle {
         self.call(|reply| Command::Leave {
             room,
             participant,
+            reply,
+        })
+        .await
+    }
+
+    /// Starts recording `room` into `recorder` (whose files go to `dir`): from now
+    /// on every frame of a recorded participant ([`SfuHandle::set_recorded`]) is handed
+    /// to it as it arrives, without ever blocking the media loop. The room need not
+    /// exist yet; it keeps its recorder while empty.
+    pub async fn start_recording(
+        &self,
+        room: RoomId,
+        recorder: Recorder,
+        dir: PathBuf,
+    ) -> Result<(), SfuError> {
+        self.call(|reply| Command::StartRecording {
+            room,
+            recorder: Handover { recorder, dir },
+            reply,
+        })
+        .await
+    }
+
+    /// Stops feeding `room`'s recorder and hands it back (`None`: not recorded). Every
+    /// track's file is ended; the caller stops the recorder (a blocking call).
+    pub async fn stop_recording(&self, room: RoomId) -> Result<Option<Recorder>, SfuError> {
+        let back = self
+            .call(|reply| Command::StopRecording { room, reply })
+            .await?;
+        Ok(back.map(|h| h.recorder))
+    }
+
+    /// Pauses or resumes `room`'s recording. While paused no frame is recorded (the
+    /// files stay open: the pause is a gap in their timestamps); on resume each video
+    /// track restarts at a keyframe, requested at once.
+    pub async fn set_recording_paused(&self, room: RoomId, paused: bool) -> Result<(), SfuError> {
+        self.call(|reply| Command::SetRecordingPaused {
+            room,
+            paused,
+            reply,
+        })
+        .await
+    }
+
+    /// Whether a participant's tracks are recorded (admitted people; never the lobby).
+    /// `false` at join. Turning it off ends its files.
+    pub async fn set_recorded(
+        &self,
+        room: RoomId,
+        participant: ParticipantId,
+        recorded: bool,
+    ) -> Result<(), SfuError> {
+        self.call(|reply| Command::SetRecorded {
+            room,
+            participant,
+            recorded,
             reply,
         })
         .await

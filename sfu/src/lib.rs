@@ -42,7 +42,9 @@ mod negotiate;
 mod participant;
 mod peer;
 mod quality;
+mod record_tap;
 mod room;
+mod room_recording;
 #[doc(hidden)]
 pub mod sansio;
 mod sdp;
@@ -56,6 +58,7 @@ mod vp8;
 pub use api::*;
 pub use error::SfuError;
 pub use handle::{Sfu, SfuHandle};
+pub use seduta_recordings::Recorder;
 pub use sdp::offer_tracks;
 pub use traffic::Traffic;
 

@@ -12,6 +12,7 @@ use crate::api::{
 };
 use crate::keyframe::KeyframeThrottle;
 use crate::peer::Peer;
+use crate::record_tap::TrackRecording;
 use crate::simulcast::LayerSelector;
 use crate::timeline::Timeline;
 
@@ -21,6 +22,7 @@ const LAYER_GONE: Duration = Duration::from_secs(2);
 /// Bytes received over a sliding window of about one second.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RateMeter {
+    first_seen: Option<Instant>,
     window_start: Option<Instant>,
     bytes: u64,
     bps: u64,
@@ -30,6 +32,7 @@ pub struct RateMeter {
 impl RateMeter {
     /// Counts `len` bytes received at `now`.
     pub fn add(&mut self, len: usize, now: Instant) {
+        self.first_seen.get_or_insert(now);
         let start = *self.window_start.get_or_insert(now);
         self.bytes += len as u64;
         self.last_seen = Some(now);
@@ -39,6 +42,11 @@ impl RateMeter {
             self.bytes = 0;
             self.window_start = Some(now);
         }
+    }
+
+    /// When the first data arrived.
+    pub fn first_seen(&self) -> Option<Instant> {
+        self.first_seen
     }
 
     /// The last measured bitrate.
@@ -76,9 +84,16 @@ pub struct Published {
     pub announced: bool,
     /// Keyframe request throttle.
     pub throttle: KeyframeThrottle,
+    /// Its recording, while the session is recorded and its publisher admitted.
+    pub recording: Option<TrackRecording>,
 }
 
 impl Published {
+    /// The layer being recorded, while the track is recorded.
+    pub fn recording_layer(&self) -> Option<Layer> {
+        self.recording.as_ref().map(TrackRecording::layer)
+    }
+
     /// Layers sent recently.
     pub fn available(&self, now: Instant) -> [bool; 3] {
         [0, 1, 2].map(|i| self.meters[i].active(now))
@@ -150,6 +165,8 @@ pub struct Participant {
     pub can_subscribe: bool,
     /// Who receives its tracks.
     pub audience: Audience,
+    /// Whether its tracks are recorded (admitted to the session; never in the lobby).
+    pub recorded: bool,
     /// Created by the first `publish`.
     pub publisher: Option<Peer>,
     /// Created at join; `None` for a publish-only participant (a WHIP encoder).

@@ -14,6 +14,7 @@ use crate::api::{
 use crate::participant::{OutState, Participant, Published, RateMeter, TrackOut, kind_of};
 use crate::peer::{Outgoing, Peer};
 use crate::quality;
+use crate::record_tap::RecordTap;
 use crate::speaker::SpeakerDetector;
 
 /// A room of participants.
@@ -23,6 +24,8 @@ pub struct Room {
     /// In join order.
     pub participants: Vec<Participant>,
     pub(crate) speakers: SpeakerDetector,
+    /// The session's recording, while it is recorded.
+    pub(crate) tap: Option<RecordTap>,
 }
 
 impl Room {
@@ -32,6 +35,7 @@ impl Room {
             id,
             participants: Vec::new(),
             speakers: SpeakerDetector::new(now),
+            tap: None,
         }
     }
 
@@ -48,6 +52,7 @@ impl Room {
             id,
             can_subscribe: can_subscribe && subscriber.is_some(),
             audience: Audience::Everyone,
+            recorded: false,
             publisher: None,
             subscriber,
             sources: Default::default(),
@@ -65,8 +70,8 @@ impl Room {
     /// Removes a participant and stops its tracks everywhere.
     pub fn remove(&mut self, idx: usize, events: &mut Vec<SfuEvent>) {
         let mut p = self.participants.remove(idx);
-        for t in std::mem::take(&mut p.published) {
-            self.unpublish(&p.id, &t, events);
+        for mut t in std::mem::take(&mut p.published) {
+            self.unpublish(&p.id, &mut t, events);
         }
         if let Some(subscriber) = p.subscriber.as_mut() {
             subscriber.close("left");
@@ -219,6 +224,7 @@ impl Room {
             }
         }
         self.drive(now, out, events);
+        self.poll_recording(now, events);
         self.select_layers(now);
         if let Some(speakers) = self.speakers.poll(now) {
             events.push(SfuEvent::ActiveSpeakers {
@@ -285,6 +291,7 @@ impl Room {
                     heights: [0; 3],
                     announced: false,
                     throttle: Default::default(),
+                    recording: None,
                 });
             }
             Event::MediaChanged(changed) if !changed.direction.is_receiving() => {
@@ -360,18 +367,21 @@ impl Room {
         let Some(pos) = p.published.iter().position(|t| t.mid == mid) else {
             return;
         };
-        let t = p.published.remove(pos);
+        let mut t = p.published.remove(pos);
         let id = p.id.clone();
-        self.unpublish(&id, &t, events);
+        self.unpublish(&id, &mut t, events);
     }
 
     /// Removes a track from every subscriber and tells the control plane.
     pub(crate) fn unpublish(
         &mut self,
         publisher: &ParticipantId,
-        t: &Published,
+        t: &mut Published,
         events: &mut Vec<SfuEvent>,
     ) {
+        if let Some(tap) = self.tap.as_mut() {
+            tap.end(t);
+        }
         for p in &mut self.participants {
             p.outs.retain_mut(|o| o.track != t.id || o.stop());
         }
@@ -417,9 +427,9 @@ impl Room {
             let p = &mut self.participants[i];
             if let Some(reason) = p.publisher.as_mut().and_then(Peer::take_close_report) {
                 p.publisher = None;
-                let tracks = std::mem::take(&mut p.published);
+                let mut tracks = std::mem::take(&mut p.published);
                 let id = p.id.clone();
-                for t in &tracks {
+                for t in &mut tracks {
                     self.unpublish(&id, t, events);
                 }
                 self.peer_state(
@@ -531,6 +541,7 @@ mod tests {
                     heights: [0; 3],
                     announced: true,
                     throttle: Default::default(),
+                    recording: None,
                 });
             }
         }

@@ -58,6 +58,7 @@ use tokio::sync::mpsc;
 pub use api::{ApiError, MintedLink, NewSession, convene, mint_link};
 use auth::TokenVerifier;
 use service::{Hub, HubSender};
+pub use service::{RecordingFinished, StoppedRecording};
 
 /// Parses one client WebSocket text frame exactly as the service does (JSON, known
 /// `type`, then the message). Exposed only for the fuzz targets (`fuzz/`, see
@@ -81,6 +82,12 @@ pub struct SignalingConfig {
     /// from another site is refused with 403 so that no foreign page can drive a
     /// participant's session.
     pub allowed_origins: Vec<String>,
+    /// Where sessions are recorded: each into `<recordings_dir>/<session id>/`
+    /// (`seduta serve` uses `<data_dir>/recordings`). `None`: nothing is recorded.
+    pub recordings_dir: Option<std::path::PathBuf>,
+    /// Told when a session's recording has stopped (at the close), with what was
+    /// recorded: where the preservation copy is started from.
+    pub on_recording_finished: Option<Arc<dyn RecordingFinished>>,
 }
 
 impl Default for SignalingConfig {
@@ -91,6 +98,8 @@ impl Default for SignalingConfig {
             join_timeout: Duration::from_secs(10),
             reconnect_grace: Duration::from_secs(30),
             allowed_origins: Vec::new(),
+            recordings_dir: None,
+            on_recording_finished: None,
         }
     }
 }
@@ -145,6 +154,10 @@ impl Signaling {
                 reconnect_grace: config.reconnect_grace,
             },
             control.store.clone(),
+            service::RecordingSetup {
+                dir: config.recordings_dir.clone(),
+                on_finished: config.on_recording_finished.clone(),
+            },
         );
         Self {
             shared: Arc::new(Shared {

@@ -77,6 +77,67 @@ impl SyntheticMedia {
     }
 }
 
+impl SyntheticMedia {
+    /// 4 s of a 640x360 test pattern (VP8, 25 fps, a keyframe every 5 frames so that
+    /// a recording starts within 0.2 s of a request) and a pure `hz` tone coded with
+    /// libopus (the `opus` crate) in 20 ms packets: one voice with its own pitch, to be
+    /// found in the mix's spectrum.
+    pub fn with_tone(dir: &Path, hz: f32) -> anyhow::Result<Self> {
+        let ivf = dir.join(format!("tone-{hz}.ivf"));
+        ffmpeg(
+            &[
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc=size=640x360:rate=25",
+                "-t",
+                "4",
+                "-c:v",
+                "libvpx",
+                "-deadline",
+                "realtime",
+                "-b:v",
+                "600k",
+                "-g",
+                "5",
+                "-auto-alt-ref",
+                "0",
+            ],
+            &ivf,
+        )?;
+        Ok(Self {
+            video: read_ivf(&ivf)?,
+            frame_duration: Duration::from_millis(40),
+            audio: opus_tone(hz, Duration::from_secs(4))?,
+        })
+    }
+}
+
+/// A sine of `hz` at -14 dBFS for `length` (three of them sum below the mix
+/// limiter's ceiling), as 20 ms Opus packets (48 kHz mono).
+pub fn opus_tone(hz: f32, length: Duration) -> anyhow::Result<Vec<(Bytes, Duration)>> {
+    const RATE: u32 = 48_000;
+    const FRAME: usize = 960;
+    let mut encoder = opus::Encoder::new(RATE, opus::Channels::Mono, opus::Application::Audio)?;
+    encoder.set_bitrate(opus::Bitrate::Bits(48_000))?;
+    let frames = (length.as_millis() / 20) as usize;
+    let mut out = Vec::with_capacity(frames);
+    let mut pcm = vec![0f32; FRAME];
+    let mut packet = vec![0u8; 4000];
+    // A whole number of periods per loop keeps the tone seamless when it repeats.
+    let total = (frames * FRAME) as f32;
+    let hz = (hz * total / RATE as f32).round() * RATE as f32 / total;
+    for f in 0..frames {
+        for (i, s) in pcm.iter_mut().enumerate() {
+            let n = (f * FRAME + i) as f32;
+            *s = 0.2 * (std::f32::consts::TAU * hz * n / RATE as f32).sin();
+        }
+        let len = encoder.encode_float(&pcm, &mut packet)?;
+        out.push((Bytes::copy_from_slice(&packet[..len]), Duration::from_millis(20)));
+    }
+    Ok(out)
+}
+
 fn ffmpeg(args: &[&str], out: &Path) -> anyhow::Result<()> {
     let status = Command::new("ffmpeg")
         .args(["-loglevel", "error", "-y"])

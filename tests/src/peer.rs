@@ -62,6 +62,7 @@ pub struct WebrtcPeer {
     subscriber: Arc<tokio::sync::Mutex<Option<Pc>>>,
     tasks: Vec<JoinHandle<()>>,
     answered: Arc<std::sync::atomic::AtomicU64>,
+    recording: Arc<Mutex<Vec<Value>>>,
 }
 
 struct Handler {
@@ -207,6 +208,7 @@ impl WebrtcPeer {
         })];
 
         let received: Counts = Arc::default();
+        let recording: Arc<Mutex<Vec<Value>>> = Arc::default();
         let subscriber: Arc<tokio::sync::Mutex<Option<Pc>>> = Arc::default();
         let answer_slot: Arc<Mutex<Option<oneshot::Sender<String>>>> = Arc::default();
         let answered: Arc<std::sync::atomic::AtomicU64> = Arc::default();
@@ -216,6 +218,7 @@ impl WebrtcPeer {
             let received = received.clone();
             let subscriber = subscriber.clone();
             let answer_slot = answer_slot.clone();
+            let recording = recording.clone();
             tasks.push(tokio::spawn(async move {
                 while let Some(Ok(frame)) = stream.next().await {
                     let Message::Text(text) = frame else { continue };
@@ -231,6 +234,12 @@ impl WebrtcPeer {
                                 }
                                 Err(e) => eprintln!("testpeer: subscriber offer failed: {e:#}"),
                             }
+                        }
+                        Some("recording") => {
+                            recording
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .push(msg);
                         }
                         Some("publish_answer") => {
                             let sdp = msg["sdp"].as_str().unwrap_or_default().to_owned();
@@ -315,7 +324,16 @@ impl WebrtcPeer {
             subscriber,
             tasks,
             answered,
+            recording,
         })
+    }
+
+    /// Every `recording` message received so far (whether the session is recorded).
+    pub fn recording_messages(&self) -> Vec<Value> {
+        self.recording
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// How many subscriber offers this peer has answered so far.

@@ -22,7 +22,7 @@ pub use presence::{
 pub use quorum::{QuorumCheck, check_quorum};
 pub use session::{
     ClosedVote, Lost, Meeting, MeetingError, MeetingInput, MeetingOutput, MeetingSettings, Phase,
-    RestoreError,
+    RecordingEvent, RestoreError,
 };
 pub use settings::{MajorityRule, OrganSettings, QuorumRule, RuleSettings, TieRule};
 pub use votes::{Ballot, Outcome, VoteCount, count_votes, immediate_executability};

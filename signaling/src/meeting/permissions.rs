@@ -1,7 +1,7 @@
 //! Who may do what in a session: the role × action matrix, as one pure function.
 //!
 //! The segretario runs the session (lobby, check-in, agenda, votes, suspension,
-//! close). A member (the presiding member included) acts only for themselves:
+//! pausing and resuming the recording, close). A member (the presiding member included) acts only for themselves:
 //! declares an absence and return, leaves an item under art. 78, casts their own
 //! ballot. Guests and the chamber endpoint act on nothing.
 
@@ -54,7 +54,9 @@ pub fn authorize(
             | A::CloseVote {}
             | A::Suspend {}
             | A::Resume {}
-            | A::CloseSession {} => None,
+            | A::CloseSession {}
+            | A::PauseRecording {}
+            | A::ResumeRecording {} => None,
         }),
         Role::Presiding | Role::Member => match action {
             A::Away { participant }
@@ -111,6 +113,8 @@ mod tests {
             MeetingAction::Resume {},
             MeetingAction::CloseSession {},
             MeetingAction::Remove { participant: p() },
+            MeetingAction::PauseRecording {},
+            MeetingAction::ResumeRecording {},
         ]
     }
 

@@ -113,6 +113,43 @@ pub enum MeetingInput {
     Resume,
     /// Closes the session and seals the log.
     Close,
+    /// The recording started, paused, resumed, stopped or failed: the recorder is the
+    /// service's, the log shows what it did (`data`: folder, files, run…).
+    Recording {
+        /// What happened.
+        event: RecordingEvent,
+        /// Its details.
+        data: serde_json::Value,
+    },
+}
+
+/// A change of the session's recording, as logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordingEvent {
+    /// Recording began (at the opening, or started by the segretario).
+    Started,
+    /// The segretario paused it.
+    Paused,
+    /// It goes on: resumed by the segretario, or after a restart of the service.
+    Resumed,
+    /// It ended (at the close); `data` holds the summary of what was recorded.
+    Stopped,
+    /// A file of it failed (disk full, a media error); the rest goes on.
+    Failed,
+}
+
+impl RecordingEvent {
+    /// The log entry's kind.
+    pub fn kind(self) -> &'static str {
+        match self {
+            RecordingEvent::Started => "recording_started",
+            RecordingEvent::Paused => "recording_paused",
+            RecordingEvent::Resumed => "recording_resumed",
+            RecordingEvent::Stopped => "recording_stopped",
+            RecordingEvent::Failed => "recording_failed",
+        }
+    }
 }
 
 /// Something the outside must act on or show.
@@ -634,6 +671,14 @@ impl Meeting {
                     "session_resumed",
                     json!({ "quorum": q, "roll_call": roll_call }),
                 )?;
+            }
+            MeetingInput::Recording { event, data } => {
+                let data = if data.is_object() {
+                    data
+                } else {
+                    json!({})
+                };
+                self.log_to(&mut out, at, event.kind(), data)?;
             }
             MeetingInput::Close => {
                 if self.vote.is_some() {

@@ -77,6 +77,9 @@ pub struct OrganSettings {
     pub presiding_and_segretario_colocated: bool,
     /// Whether a remote member must state a reason for attending remotely.
     pub remote_reason_required: bool,
+    /// Whether the recording starts when the session opens (otherwise the segretario
+    /// starts it with `resume_recording`).
+    pub recording_starts_with_session: bool,
 }
 
 impl Default for OrganSettings {
@@ -87,6 +90,7 @@ impl Default for OrganSettings {
             camera_required_to_vote: true,
             presiding_and_segretario_colocated: false,
             remote_reason_required: false,
+            recording_starts_with_session: true,
         }
     }
 }

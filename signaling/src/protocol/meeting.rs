@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::recording::RecordingStatus;
 use crate::auth::Role;
 use crate::meeting::{
     Ballot, Lost, Outcome, Phase, Presence, QuorumCheck, VoteCount, VoteKind, VoteMode,
@@ -98,6 +99,11 @@ pub enum MeetingAction {
         /// Who.
         participant: String,
     },
+    /// Segretario: pauses the recording (a secret item, for example).
+    PauseRecording {},
+    /// Segretario: resumes the recording, or starts it when the organ does not record
+    /// from the opening.
+    ResumeRecording {},
 }
 
 fn open_mode() -> VoteMode {
@@ -125,6 +131,8 @@ impl MeetingAction {
             MeetingAction::Resume {} => "resume",
             MeetingAction::CloseSession {} => "close_session",
             MeetingAction::Remove { .. } => "remove",
+            MeetingAction::PauseRecording {} => "pause_recording",
+            MeetingAction::ResumeRecording {} => "resume_recording",
         }
     }
 }
@@ -250,4 +258,8 @@ pub struct MeetingView {
     /// segretario): the software proposes a suspension.
     #[schema(value_type = Vec<String>)]
     pub alerts: Vec<Lost>,
+    /// Whether the session is being recorded (the state; since when is in the
+    /// `recording` message).
+    #[serde(default)]
+    pub recording: RecordingStatus,
 }

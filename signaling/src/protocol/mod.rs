@@ -7,6 +7,7 @@
 mod client;
 mod error;
 mod meeting;
+mod recording;
 mod server;
 
 pub use client::ClientMessage;
@@ -14,6 +15,7 @@ pub use error::{CloseCode, ErrorCode};
 pub use meeting::{
     AgendaEntry, Link, MeetingAction, MeetingView, PersonView, VoteResultView, VoteView,
 };
+pub use recording::{RecordingState, RecordingStatus};
 pub use server::{ConnectionState, LeaveReason, Participant, ServerMessage, SpeakerLevel};
 
 /// Largest text frame a client may send, in bytes. SDP with simulcast fits with room.

@@ -3,7 +3,7 @@
 use seduta_sfu::{Layer, Quality, SubscribedTrack, TrackInfo};
 use serde::{Deserialize, Serialize};
 
-use super::{ErrorCode, MeetingView};
+use super::{ErrorCode, MeetingView, RecordingState};
 use crate::auth::Role;
 use crate::meeting::{Lost, Presence};
 
@@ -140,6 +140,25 @@ pub enum ServerMessage {
     Meeting {
         /// The state.
         state: Box<MeetingView>,
+    },
+    /// Whether the session is being recorded: to everyone on every change, and right
+    /// after `joined` (stored sessions).
+    Recording {
+        /// Off, recording or paused.
+        state: RecordingState,
+        /// Since when (RFC 3339 UTC).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since: Option<String>,
+    },
+    /// To the segretario: the recording of one track failed (disk full, a media
+    /// error); the other tracks go on.
+    RecordingFailed {
+        /// Whose track.
+        participant_id: String,
+        /// The track.
+        track: String,
+        /// What happened (English).
+        message: String,
     },
     /// Something calls for a suspension: the quorum, the presiding member or the
     /// segretario was lost while the session is open.

@@ -7,7 +7,9 @@ use thiserror::Error;
 use crate::auth::Role;
 use crate::clock::rfc3339;
 use crate::meeting::{Meeting, MeetingSettings, Presence};
-use crate::protocol::{AgendaEntry, Link, MeetingView, PersonView, VoteResultView, VoteView};
+use crate::protocol::{
+    AgendaEntry, Link, MeetingView, PersonView, RecordingStatus, VoteResultView, VoteView,
+};
 use crate::room::Room;
 use crate::store::{AgendaItem, SessionParticipant, SessionRecord, Store, StoreError};
 
@@ -32,6 +34,8 @@ pub struct Gate {
     pub can_subscribe: bool,
     /// Who receives their media: `None` for everyone, else only these.
     pub audience: Option<Vec<String>>,
+    /// Whether their media is recorded (admitted people only, never the lobby).
+    pub recorded: bool,
 }
 
 impl Gate {
@@ -40,6 +44,7 @@ impl Gate {
         Self {
             can_subscribe: true,
             audience: None,
+            recorded: false,
         }
     }
 }
@@ -55,6 +60,10 @@ pub struct MeetingHost {
     pub agenda: Vec<AgendaItem>,
     /// Everyone invited, in display order.
     pub people: Vec<SessionParticipant>,
+    /// Whether the session is being recorded (the hub keeps it).
+    pub recording: RecordingStatus,
+    /// The organ's setting: recording starts when the session opens.
+    pub record_from_opening: bool,
 }
 
 impl MeetingHost {
@@ -114,6 +123,8 @@ impl MeetingHost {
             record,
             agenda,
             people,
+            recording: RecordingStatus::default(),
+            record_from_opening: organ.settings.recording_starts_with_session,
         }))
     }
 
@@ -138,11 +149,15 @@ impl MeetingHost {
     /// by the segretario only.
     pub fn gate(&self, id: &str, role: Role) -> Gate {
         if role == Role::Segretario || self.admitted(id, role) {
-            return Gate::open();
+            return Gate {
+                recorded: true,
+                ..Gate::open()
+            };
         }
         Gate {
             can_subscribe: false,
             audience: Some(vec![self.meeting.segretario().to_owned()]),
+            recorded: false,
         }
     }
 
@@ -223,6 +238,12 @@ impl MeetingHost {
             vote,
             results,
             alerts: m.alerts(),
+            // The state only: `since` is in the `recording` message (a restart
+            // starts a new run, yet the session was being recorded all along).
+            recording: RecordingStatus {
+                state: self.recording.state,
+                since: None,
+            },
         }
     }
 }

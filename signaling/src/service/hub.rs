@@ -17,8 +17,11 @@ use super::host::{Gate, MeetingHost};
 
 #[path = "hub_meeting.rs"]
 mod meeting;
+#[path = "recording.rs"]
+mod recording;
 
 pub use meeting::ActionError;
+pub use recording::{RecordingFinished, RecordingSetup, StoppedRecording};
 
 /// What the hub sends to a connection's writer.
 #[derive(Debug, Clone)]
@@ -135,6 +138,10 @@ pub struct Hub {
     hosts: HashMap<String, MeetingHost>,
     /// The media gate last applied, by (session, participant).
     gates: HashMap<(String, String), Gate>,
+    /// Where recordings go, and who hears of a stopped one.
+    recording: RecordingSetup,
+    /// Sessions whose recorder runs in the media plane.
+    active_recordings: HashMap<String, recording::ActiveRecording>,
     store: Store,
     sfu: SfuHandle,
     timing: HubTiming,
@@ -148,6 +155,7 @@ impl Hub {
         mut events: mpsc::UnboundedReceiver<SfuEvent>,
         timing: HubTiming,
         store: Store,
+        recording: RecordingSetup,
     ) -> HubSender {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let mut hub = Hub {
@@ -157,6 +165,8 @@ impl Hub {
             conn_jti: HashMap::new(),
             hosts: HashMap::new(),
             gates: HashMap::new(),
+            recording,
+            active_recordings: HashMap::new(),
             store,
             sfu,
             timing,
@@ -349,11 +359,14 @@ impl Hub {
                             .await
                     };
                     if joined.is_ok() {
+                        // The media plane's state after a join: published to
+                        // everyone, not recorded, until the gate is applied.
                         self.gates.insert(
                             (session.to_owned(), pid.0.clone()),
                             Gate {
                                 can_subscribe: gate.can_subscribe,
                                 audience: None,
+                                recorded: false,
                             },
                         );
                     }
@@ -450,6 +463,15 @@ impl Hub {
                         },
                     );
                 }
+            }
+            SfuEvent::RecordingFailed {
+                room,
+                participant,
+                track,
+                error,
+            } => {
+                self.recording_failed(&room.0, &participant.0, &track.0, &error)
+                    .await
             }
             SfuEvent::LayerChanged {
                 room,

@@ -28,7 +28,7 @@ pub struct ActionError {
 }
 
 impl ActionError {
-    fn new(code: &'static str, message: impl Into<String>) -> Self {
+    pub(super) fn new(code: &'static str, message: impl Into<String>) -> Self {
         Self {
             code,
             message: message.into(),
@@ -91,6 +91,7 @@ impl Hub {
             {
                 warn!(code = e.code, "a restart could not be recorded");
             }
+            self.recover_recording(&session.id).await;
             info!("a running session was recovered after a restart");
         }
     }
@@ -128,6 +129,7 @@ impl Hub {
         self.regate(session).await;
         self.push_view(session);
         self.tell_presence(session, who);
+        self.tell_recording(session, who);
     }
 
     /// A participant's signaling connection closed (`left`: they said goodbye).
@@ -209,6 +211,24 @@ impl Hub {
                 "not a participant of this session",
             ));
         }
+        match action {
+            MeetingAction::PauseRecording {} => {
+                self.pause_recording(session, actor).await?;
+                return self.view_of(session);
+            }
+            MeetingAction::ResumeRecording {} => {
+                self.resume_recording(session, actor).await?;
+                return self.view_of(session);
+            }
+            MeetingAction::CloseSession {} => {
+                // The close must be possible before the recording is ended for it.
+                let mut probe = host.meeting.clone();
+                let now = now_ms();
+                probe.handle_by(MeetingInput::Close, now, &rfc3339(now), actor)?;
+                self.stop_recording_for_close(session, actor).await;
+            }
+            _ => {}
+        }
         let who = subject.clone().unwrap_or_default();
         let presence = |input| MeetingInput::Presence {
             who: who.clone(),
@@ -256,8 +276,12 @@ impl Hub {
                 remove_after = Some(ErrorCode::Removed);
                 presence(PresenceInput::Left)
             }
+            MeetingAction::PauseRecording {} | MeetingAction::ResumeRecording {} => {
+                return self.view_of(session);
+            }
         };
         let closing = matches!(input, MeetingInput::Close);
+        let opening = matches!(input, MeetingInput::Open);
         match self.meeting_input_by(session, input, Some(actor)).await {
             Ok(()) => {}
             // Removing someone already absent still removes their connection.
@@ -267,20 +291,27 @@ impl Hub {
         if let Some(code) = remove_after {
             self.remove_participant(session, &who, code).await;
         }
+        if opening {
+            self.recording_after_open(session, actor).await;
+        }
         self.regate(session).await;
         self.push_view(session);
         if let Some(who) = &subject {
             self.tell_presence(session, who);
         }
-        let view = self
-            .hosts
-            .get(session)
-            .map(|h| h.view(self.rooms.get(session)))
-            .ok_or_else(ActionError::not_found)?;
+        let view = self.view_of(session)?;
         if closing {
             self.end_session(session).await;
         }
         Ok(view)
+    }
+
+    /// The state of a stored session as everyone sees it.
+    fn view_of(&self, session: &str) -> Result<MeetingView, ActionError> {
+        self.hosts
+            .get(session)
+            .map(|h| h.view(self.rooms.get(session)))
+            .ok_or_else(ActionError::not_found)
     }
 
     /// Applies one input: the log entries are stored (with the new state) before
@@ -294,7 +325,7 @@ impl Hub {
     }
 
     /// Like `meeting_input`, for an input taken by `actor` (recorded in the log).
-    async fn meeting_input_by(
+    pub(super) async fn meeting_input_by(
         &mut self,
         session: &str,
         input: MeetingInput,
@@ -475,6 +506,7 @@ impl Hub {
                     }
                     fresh.meeting = meeting;
                 }
+                fresh.recording = current.recording.clone();
                 self.hosts.insert(session.to_owned(), fresh);
                 self.push_view(session);
             }
@@ -521,6 +553,7 @@ impl Hub {
         }
         self.gates.retain(|(s, _), _| s != session);
         self.hosts.remove(session);
+        self.active_recordings.remove(session);
         info!("a session was closed and its log sealed");
     }
 
@@ -563,14 +596,23 @@ impl Hub {
                     self.sfu.set_audience(room_id.clone(), pid, audience).await,
                 )
             };
-            match calls {
-                (Ok(()), Ok(())) => {
+            // Recorded while admitted (never in the lobby).
+            let recorded = if applied.recorded != gate.recorded {
+                self.sfu
+                    .set_recorded(room_id.clone(), ParticipantId(key.1.clone()), gate.recorded)
+                    .await
+            } else {
+                Ok(())
+            };
+            match (calls, recorded) {
+                ((Ok(()), Ok(())), Ok(())) => {
                     self.gates.insert(key, gate);
                 }
-                (a, b) => {
+                ((a, b), c) => {
                     let e = a
                         .err()
                         .or(b.err())
+                        .or(c.err())
                         .map(|e| e.to_string())
                         .unwrap_or_default();
                     warn!(error = %e, "a media gate could not be applied");

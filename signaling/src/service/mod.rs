@@ -11,4 +11,5 @@ mod router;
 mod whip;
 
 pub(crate) use hub::{ActionError, Hub, HubCommand, HubSender, HubTiming};
+pub use hub::{RecordingFinished, RecordingSetup, StoppedRecording};
 pub use router::router;

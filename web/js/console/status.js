@@ -4,7 +4,7 @@
 
 import { actButton, h } from "../dom.js";
 import { t } from "../i18n.js";
-import { phaseBadge, quorumBadge } from "../meeting/bar.js";
+import { phaseBadge, quorumBadge, recordingBadge } from "../meeting/bar.js";
 import { lostText, timeText } from "../meeting/labels.js";
 
 export function statusSection(state, lastCheck) {
@@ -24,8 +24,24 @@ export function statusSection(state, lastCheck) {
     buttons.push(actButton(t("console.close_session"), { kind: "close_session" }, { testid: "close-session", cls: "danger", confirm: "console.close_session.confirm" }));
   }
   const lost = state.lostNow();
+  const rec = state.recording?.state ?? "off";
+  const recButtons = [];
+  if (phase === "open" || phase === "suspended") {
+    if (rec === "recording") {
+      recButtons.push(actButton(t("console.pause_recording"), { kind: "pause_recording" }, { testid: "pause-recording", confirm: "console.pause_recording.confirm" }));
+    } else {
+      recButtons.push(actButton(t(rec === "paused" ? "console.resume_recording" : "console.start_recording"), { kind: "resume_recording" }, { testid: "resume-recording", cls: "primary" }));
+    }
+  }
+  const failures = state.recordingFailures ?? [];
   return [
     h("div", { class: "status-line" }, phaseBadge(phase), h("span", { class: "muted" }, view.seat ? t("console.seat", { seat: view.seat }) : null)),
+    h("div", { class: "status-line" }, recordingBadge(state.recording), recButtons.length ? h("span", { class: "button-row" }, recButtons) : null),
+    failures.length
+      ? h("div", { class: "alert-box", role: "alert", testid: "recording-failures" },
+          failures.map((f) => h("p", null, t("rec.failed", { who: state.nameOf(f.participant_id), message: f.message }))),
+        )
+      : null,
     lost.length
       ? h("div", { class: "alert-box", role: "alert", testid: "alerts" },
           h("strong", null, lost.map(lostText).join(" · ")),

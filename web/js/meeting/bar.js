@@ -4,7 +4,7 @@
 
 import { actButton, h, patch } from "../dom.js";
 import { t } from "../i18n.js";
-import { itemText, lostText, phaseText, quorumText } from "./labels.js";
+import { itemText, lostText, phaseText, quorumText, timeText } from "./labels.js";
 
 export function quorumBadge(q) {
   if (!q) return null;
@@ -16,6 +16,17 @@ export function quorumBadge(q) {
 
 export function phaseBadge(phase) {
   return h("span", { class: `badge phase-${phase}`, testid: "phase", "data-phase": phase }, phaseText(phase));
+}
+
+// Whether the session is being recorded, always shown: "● REC In registrazione",
+// "Registrazione in pausa" or "Non in registrazione" (data-state for tests and CSS).
+export function recordingBadge(recording) {
+  const state = recording?.state ?? "off";
+  const since = recording?.since && state !== "off" ? ` · ${t("rec.since", { time: timeText(recording.since) })}` : "";
+  return h("span", { class: `rec-badge rec-${state}`, testid: "recording", "data-state": state, role: "status", "aria-live": "polite" },
+    state === "recording" ? h("span", { class: "rec-dot", "aria-hidden": "true" }, "● REC ") : null,
+    `${t(`rec.${state}`)}${since}`,
+  );
 }
 
 export function renderBar(root, state, { room = false } = {}) {
@@ -41,6 +52,7 @@ export function renderBar(root, state, { room = false } = {}) {
   patch(root, [
     room ? null : h("span", { class: "mbar-title" }, view.title),
     phaseBadge(view.phase),
+    recordingBadge(state.recording),
     h("span", { class: "mbar-item", testid: "current-item" }, itemText(item)),
     quorumBadge(view.quorum),
     lost.length && !room

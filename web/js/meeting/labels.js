@@ -82,7 +82,7 @@ export function lostText(lost) {
 // A refused action, in words: our text for known codes, else the server's message.
 export function actionErrorText(code, message) {
   const key = `acterr.${code}`;
-  const known = t(key);
+  const known = t(key, { message: message ?? "" });
   if (known !== key) return known;
   return message ? t("acterr.other", { message, code }) : t("acterr.generic", { code });
 }

@@ -12,6 +12,8 @@ export class MeetingState extends EventTarget {
     this.alerts = []; // {lost, at} from meeting_alert, newest last
     this.meId = null;
     this.role = null;
+    this.recording = { state: "off" }; // {state: off|recording|paused, since}
+    this.recordingFailures = []; // {participant_id, track, message, at}, for the segretario
   }
 
   // A new connection. A resumed one keeps what is known until the server's update.
@@ -22,6 +24,8 @@ export class MeetingState extends EventTarget {
       this.view = null;
       this.presence = null;
       this.alerts = [];
+      this.recording = { state: "off" };
+      this.recordingFailures = [];
     }
   }
 
@@ -29,6 +33,8 @@ export class MeetingState extends EventTarget {
     this.view = null;
     this.presence = null;
     this.alerts = [];
+    this.recording = { state: "off" };
+    this.recordingFailures = [];
     this.changed();
   }
 
@@ -37,12 +43,22 @@ export class MeetingState extends EventTarget {
     switch (msg.type) {
       case "meeting":
         this.view = msg.state;
+        // The view has the state only; `since` comes with the `recording` message.
+        if (msg.state.recording && msg.state.recording.state !== this.recording.state) this.recording = msg.state.recording;
         this.presence = this.person(this.meId)?.presence ?? this.presence;
         this.alerts = this.alerts.filter((a) => this.view.phase === "open" && this.view.alerts.includes(a.lost));
         this.changed();
         return true;
       case "your_presence":
         this.presence = msg.presence;
+        this.changed();
+        return true;
+      case "recording":
+        this.recording = { state: msg.state, since: msg.since };
+        this.changed();
+        return true;
+      case "recording_failed":
+        this.recordingFailures = [...this.recordingFailures.slice(-4), { ...msg, at: Date.now() }];
         this.changed();
         return true;
       case "meeting_alert":

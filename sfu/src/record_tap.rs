@@ -1,0 +1,408 @@
+//! The recording tap: every frame of a recorded (admitted) participant's tracks goes to
+//! the session's [`Recorder`] as it arrives, one non-blocking queue push per frame.
+//!
+//! The tap's per-track state lives on the published track itself
+//! ([`crate::participant::Published::recording`]), so the forwarding path needs no
+//! lookup. The recorder's own thread does every write; the tap never blocks the loop.
+//! For a simulcast track one layer is recorded: the highest one the publisher sends.
+//! When that changes (the publisher drops or restores its top layer), the track goes on
+//! in a new file (`…-camera-2`), since a file holds one stream.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use seduta_recordings::{
+    Codec, Frame, NtpTime, PushError, Recorder, RecorderEvent, SenderReport, TrackId as RecTrack,
+    TrackKind as RecKind, TrackSpec,
+};
+use str0m::format::Codec as WireCodec;
+use str0m::media::{MediaData, Mid};
+use tracing::debug;
+
+use crate::api::{Layer, ParticipantId, TrackKind, TrackSource};
+use crate::participant::Published;
+use crate::simulcast::{LAYERS, index};
+
+/// How long a simulcast track's layers are watched before its recording starts, so
+/// that the first file is of the highest layer rather than of whichever came first.
+const SIMULCAST_SETTLE: Duration = Duration::from_secs(1);
+
+/// How often the recorded layer of a simulcast track is reconsidered.
+const LAYER_CHECK: Duration = Duration::from_secs(1);
+
+/// How often a keyframe is asked for while a resumed video track waits for one.
+const KEYFRAME_RETRY: Duration = Duration::from_secs(1);
+
+/// The recording of one published track (one file of it at a time).
+#[derive(Debug)]
+pub struct TrackRecording {
+    id: RecTrack,
+    layer: Layer,
+    /// After a pause, a video track restarts at a keyframe (what was skipped is gone).
+    awaiting_keyframe: bool,
+    keyframe_asked: Option<Instant>,
+    /// The RTP timestamp of the last sender report handed over.
+    last_report: Option<u64>,
+    next_layer_check: Instant,
+    /// The recorder gave up on this file (disk full, pipeline error).
+    failed: bool,
+}
+
+impl TrackRecording {
+    /// The recorded layer.
+    pub fn layer(&self) -> Layer {
+        self.layer
+    }
+}
+
+/// What the recorder told the room, with the track it concerns.
+#[derive(Debug)]
+pub enum TapEvent {
+    /// Ask the publisher for a keyframe of this track's recorded layer.
+    KeyframeWanted {
+        /// The publisher.
+        participant: ParticipantId,
+        /// The track's mid on the publisher connection.
+        mid: Mid,
+        /// The recorded layer.
+        layer: Layer,
+    },
+    /// The file of this track failed; it is no longer written.
+    Failed {
+        /// The publisher.
+        participant: ParticipantId,
+        /// The track's mid on the publisher connection.
+        mid: Mid,
+        /// What happened.
+        error: String,
+    },
+}
+
+/// A session's recorder as the media loop holds it.
+pub struct RecordTap {
+    recorder: Recorder,
+    dir: PathBuf,
+    paused: bool,
+    /// Whose track each file is, for the recorder's events.
+    owners: HashMap<RecTrack, (ParticipantId, Mid, Layer)>,
+    /// File stems given out in this run.
+    used: HashSet<String>,
+}
+
+impl std::fmt::Debug for RecordTap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordTap")
+            .field("dir", &self.dir)
+            .field("paused", &self.paused)
+            .field("tracks", &self.owners.len())
+            .finish()
+    }
+}
+
+impl RecordTap {
+    /// A tap feeding `recorder`, whose files go to `dir`.
+    pub fn new(recorder: Recorder, dir: PathBuf) -> Self {
+        Self {
+            recorder,
+            dir,
+            paused: false,
+            owners: HashMap::new(),
+            used: HashSet::new(),
+        }
+    }
+
+    /// Gives the recorder back (its tracks already ended or about to end with it).
+    pub fn into_handover(self) -> crate::handle::Handover {
+        crate::handle::Handover {
+            recorder: self.recorder,
+            dir: self.dir,
+        }
+    }
+
+    /// Pauses or resumes (frames are dropped while paused; the files stay open, so
+    /// the pause shows as a gap in their timestamps).
+    pub fn set_paused(&mut self, paused: bool) {
+        self.paused = paused;
+    }
+
+    /// After a pause a video track restarts at a keyframe (requested by the caller),
+    /// so that its file never holds a frame whose references are missing.
+    pub fn restart_at_keyframe(t: &mut Published) {
+        if let Some(rec) = t.recording.as_mut()
+            && t.kind == TrackKind::Video
+        {
+            rec.awaiting_keyframe = true;
+            rec.keyframe_asked = None;
+        }
+    }
+
+    /// One received frame of track `t` of `who` (a recorded participant), on `layer`.
+    /// Returns a layer to request a keyframe on, when one is needed now.
+    pub fn on_frame(
+        &mut self,
+        who: &ParticipantId,
+        t: &mut Published,
+        layer: Layer,
+        data: &MediaData,
+        now: Instant,
+    ) -> Option<Layer> {
+        if self.paused {
+            return None;
+        }
+        if t.recording.is_none() {
+            if t.simulcast && !settled(t, now) {
+                return None;
+            }
+            let target = if t.simulcast {
+                highest_active(t, now).unwrap_or(layer)
+            } else {
+                layer
+            };
+            self.start(who, t, target, data, now);
+        } else if t.simulcast {
+            self.reconsider_layer(who, t, data, now);
+        }
+        let rec = t.recording.as_mut()?;
+        if rec.failed || rec.layer != layer {
+            return None;
+        }
+        let keyframe = data.is_keyframe();
+        if rec.awaiting_keyframe {
+            if !keyframe {
+                let due = rec
+                    .keyframe_asked
+                    .is_none_or(|at| now.saturating_duration_since(at) >= KEYFRAME_RETRY);
+                if due {
+                    rec.keyframe_asked = Some(now);
+                    return Some(layer);
+                }
+                return None;
+            }
+            rec.awaiting_keyframe = false;
+        }
+        if let Some(info) = &data.last_sender_info {
+            let rtp = info.rtp_time.numer();
+            if rec.last_report != Some(rtp)
+                && let Some(ntp) = NtpTime::from_system_time(info.ntp_time)
+            {
+                rec.last_report = Some(rtp);
+                let report = SenderReport {
+                    rtp_timestamp: rtp,
+                    ntp,
+                };
+                let _ = self.recorder.sender_report(rec.id, report);
+            }
+        }
+        let frame = Frame {
+            rtp_time: data.time.numer(),
+            keyframe,
+            data: data.data.to_vec(),
+            arrival: data.network_time,
+        };
+        match self.recorder.push(rec.id, frame) {
+            // Counted by the recorder; the SFU never waits for the disk.
+            Ok(()) | Err(PushError::Full) => {}
+            Err(PushError::Stopped) => rec.failed = true,
+        }
+        None
+    }
+
+    /// Ends the recording of track `t` (unpublished, its publisher left or is no longer
+    /// recorded): its file is closed.
+    pub fn end(&mut self, t: &mut Published) {
+        if let Some(rec) = t.recording.take() {
+            self.owners.remove(&rec.id);
+            let _ = self.recorder.end_track(rec.id);
+        }
+    }
+
+    /// What the recorder asks for or reports, mapped to the tracks concerned.
+    pub fn poll(&mut self) -> Vec<TapEvent> {
+        let mut out = Vec::new();
+        while let Some(event) = self.recorder.poll_event() {
+            match event {
+                RecorderEvent::KeyframeWanted(id) => {
+                    if let Some((participant, mid, layer)) = self.owners.get(&id) {
+                        out.push(TapEvent::KeyframeWanted {
+                            participant: participant.clone(),
+                            mid: *mid,
+                            layer: *layer,
+                        });
+                    }
+                }
+                RecorderEvent::TrackFailed { track, error } => {
+                    if let Some((participant, mid, _)) = self.owners.get(&track) {
+                        out.push(TapEvent::Failed {
+                            participant: participant.clone(),
+                            mid: *mid,
+                            error,
+                        });
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Marks the file of `t` as failed: nothing more is queued for it.
+    pub fn mark_failed(t: &mut Published) {
+        if let Some(rec) = t.recording.as_mut() {
+            rec.failed = true;
+        }
+    }
+
+    fn start(
+        &mut self,
+        who: &ParticipantId,
+        t: &mut Published,
+        layer: Layer,
+        data: &MediaData,
+        now: Instant,
+    ) {
+        let Some(codec) = codec_of(data) else {
+            debug!("a track in a codec the recorder does not take is not recorded");
+            return;
+        };
+        let kind = match (t.kind, t.source) {
+            (TrackKind::Audio, _) => RecKind::Audio,
+            (TrackKind::Video, TrackSource::Screen) => RecKind::Screen,
+            (TrackKind::Video, _) => RecKind::Video,
+        };
+        let name = self.file_stem(who, t.source);
+        let mut spec = TrackSpec::new(name, who.0.clone(), kind, codec);
+        spec.clock_rate = data.time.frequency().get();
+        let id = match self.recorder.add_track(spec) {
+            Ok(id) => id,
+            Err(e) => {
+                debug!(error = %e, "the recorder took no new track");
+                return;
+            }
+        };
+        self.owners.insert(id, (who.clone(), t.mid, layer));
+        t.recording = Some(TrackRecording {
+            id,
+            layer,
+            awaiting_keyframe: false,
+            keyframe_asked: None,
+            last_report: None,
+            next_layer_check: now + LAYER_CHECK,
+            failed: false,
+        });
+    }
+
+    /// Follows the publisher's highest layer: a new file when it changed.
+    fn reconsider_layer(
+        &mut self,
+        who: &ParticipantId,
+        t: &mut Published,
+        data: &MediaData,
+        now: Instant,
+    ) {
+        let Some(rec) = t.recording.as_mut() else {
+            return;
+        };
+        if now < rec.next_layer_check || rec.failed {
+            return;
+        }
+        rec.next_layer_check = now + LAYER_CHECK;
+        let current = rec.layer;
+        match highest_active(t, now) {
+            Some(best) if best != current => {
+                self.end(t);
+                self.start(who, t, best, data, now);
+            }
+            _ => {}
+        }
+    }
+
+    /// `<participant>-<source>`, then `-2`, `-3`… when taken in this run or on disk
+    /// (files are never overwritten, also across restarts of the service).
+    fn file_stem(&mut self, who: &ParticipantId, source: TrackSource) -> String {
+        let participant: String = who
+            .0
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .take(60)
+            .collect();
+        let source = match source {
+            TrackSource::Microphone => "microphone",
+            TrackSource::Camera => "camera",
+            TrackSource::Screen => "screen",
+        };
+        let base = format!("{participant}-{source}");
+        let mut n = 1u32;
+        loop {
+            let stem = if n == 1 {
+                base.clone()
+            } else {
+                format!("{base}-{n}")
+            };
+            let on_disk = ["webm", "mkv", "json"]
+                .iter()
+                .any(|ext| self.dir.join(format!("{stem}.{ext}")).exists());
+            if !on_disk && self.used.insert(stem.clone()) {
+                return stem;
+            }
+            n += 1;
+        }
+    }
+}
+
+/// Whether a simulcast track has been received long enough to know its layers.
+fn settled(t: &Published, now: Instant) -> bool {
+    t.meters
+        .iter()
+        .filter_map(|m| m.first_seen())
+        .min()
+        .is_some_and(|first| now.saturating_duration_since(first) >= SIMULCAST_SETTLE)
+}
+
+/// The highest layer the publisher sends now.
+fn highest_active(t: &Published, now: Instant) -> Option<Layer> {
+    let available = t.available(now);
+    LAYERS.iter().rev().copied().find(|l| available[index(*l)])
+}
+
+fn codec_of(data: &MediaData) -> Option<Codec> {
+    match data.params.spec().codec {
+        WireCodec::Opus => Some(Codec::Opus),
+        WireCodec::Vp8 => Some(Codec::Vp8),
+        WireCodec::H264 => Some(Codec::H264),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use seduta_recordings::RecorderConfig;
+
+    use super::*;
+
+    #[test]
+    fn file_names_never_reuse_a_file_and_are_safe() {
+        let dir = std::env::temp_dir().join(format!("seduta-tap-names-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        // A file of an earlier run (before a restart of the service).
+        std::fs::write(dir.join("p1-camera.webm"), b"").expect("file");
+        let mut config = RecorderConfig::new(&dir);
+        config.mix = None;
+        let recorder = Recorder::start(config).expect("recorder");
+        let mut tap = RecordTap::new(recorder, dir.clone());
+        let p1 = ParticipantId("p1".into());
+        assert_eq!(tap.file_stem(&p1, TrackSource::Camera), "p1-camera-2");
+        assert_eq!(tap.file_stem(&p1, TrackSource::Camera), "p1-camera-3");
+        assert_eq!(tap.file_stem(&p1, TrackSource::Microphone), "p1-microphone");
+        let odd = ParticipantId("a b/../c".into());
+        assert_eq!(tap.file_stem(&odd, TrackSource::Screen), "a_b____c-screen");
+        let _ = tap.into_handover().recorder.stop();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
