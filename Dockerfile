@@ -10,10 +10,9 @@
 # ---- build -----------------------------------------------------------------------
 FROM rust:1.95-bookworm AS build
 
-# cmake and pkg-config: C parts of dependencies (aws-lc, the bundled Opus of the
-# recordings crate). The GStreamer headers are for the recordings crate, which the
-# server links once the recording tap lands (issue 4); the server built today does not
-# need them, and they are kept so the image does not change shape when it does.
+# cmake and pkg-config: C parts of dependencies (aws-lc, the Opus library that the
+# recordings crate builds from source). The GStreamer headers: the recordings crate
+# (gstreamer-rs), which the server links for recording (issue 4).
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         cmake \
