@@ -17,8 +17,8 @@ impl RetryPolicy {
 
     /// The un-jittered wait after the `attempts`-th failure.
     fn ceiling_ms(&self, attempts: u32) -> i64 {
-        let initial = i64::try_from(self.initial_backoff_secs.saturating_mul(1000))
-            .unwrap_or(i64::MAX);
+        let initial =
+            i64::try_from(self.initial_backoff_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
         let max = i64::try_from(self.max_backoff_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
         let shift = attempts.saturating_sub(1).min(62);
         initial.saturating_mul(1i64 << shift).min(max)

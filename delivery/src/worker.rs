@@ -82,7 +82,10 @@ impl Worker {
     pub fn spawn(self) -> WorkerHandle {
         let (stop_tx, stop_rx) = watch::channel(false);
         let task = tokio::spawn(self.run(stop_rx));
-        WorkerHandle { stop: stop_tx, task }
+        WorkerHandle {
+            stop: stop_tx,
+            task,
+        }
     }
 
     async fn run(self, mut stop: watch::Receiver<bool>) {
@@ -103,14 +106,25 @@ impl Worker {
                     Ok(jobs) => {
                         claimed_any = !jobs.is_empty();
                         for job in jobs {
-                            let Ok(permit) = permits.clone().try_acquire_owned() else {
-                                break;
-                            };
                             let worker = self.clone();
                             let token = token.clone();
+                            // The claim asked for no more than the free permits, so
+                            // this succeeds; waiting in the task only guards the bound.
+                            let held = permits.clone().try_acquire_owned().ok();
+                            let permits = permits.clone();
                             set.spawn(async move {
+                                let permit = match held {
+                                    Some(p) => p,
+                                    None => match permits.acquire_owned().await {
+                                        Ok(p) => p,
+                                        Err(_) => return,
+                                    },
+                                };
                                 if let Err(e) = worker.attempt(job, &token).await {
-                                    tracing::warn!(code = e.code(), "recording an outcome failed: {e}");
+                                    tracing::warn!(
+                                        code = e.code(),
+                                        "recording an outcome failed: {e}"
+                                    );
                                 }
                                 drop(permit);
                             });

@@ -50,7 +50,8 @@ fn every_sink_kind_parses_from_toml() {
     assert_eq!(c.worker.lease_secs, 300);
     c.validate().expect("valid");
     // And back: what is written reads the same.
-    let again: DeliveryConfig = toml::from_str(&toml::to_string(&c).expect("to toml")).expect("reparse");
+    let again: DeliveryConfig =
+        toml::from_str(&toml::to_string(&c).expect("to toml")).expect("reparse");
     assert_eq!(again, c);
 }
 
@@ -74,7 +75,8 @@ fn bad_settings_are_named() {
     assert!(e.to_string().contains("used twice"));
 
     let bad_retry: DeliveryConfig =
-        toml::from_str("[retry]\ninitial_backoff_secs = 100\nmax_backoff_secs = 10").expect("parses");
+        toml::from_str("[retry]\ninitial_backoff_secs = 100\nmax_backoff_secs = 10")
+            .expect("parses");
     assert!(bad_retry.validate().is_err());
 
     assert!(toml::from_str::<DeliveryConfig>("[[sinks]]\nname = \"a\"\nkind = \"ftp\"").is_err());
@@ -91,16 +93,40 @@ async fn sink_settings_are_checked_when_the_outbox_is_built() {
         .expect("pool");
     let build = |text: &str| {
         let c: DeliveryConfig = toml::from_str(text).expect("parses");
-        seduta_delivery::Outbox::new(pool.clone(), &c, std::sync::Arc::new(seduta_delivery::SystemClock))
+        seduta_delivery::Outbox::new(
+            pool.clone(),
+            &c,
+            std::sync::Arc::new(seduta_delivery::SystemClock),
+        )
     };
-    let short = build("[[sinks]]\nname = \"w\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:1/\"\nsecret = \"short\"");
-    assert!(short.expect_err("short secret").to_string().contains("16 bytes"));
+    let short = build(
+        "[[sinks]]\nname = \"w\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:1/\"\nsecret = \"short\"",
+    );
+    assert!(
+        short
+            .expect_err("short secret")
+            .to_string()
+            .contains("16 bytes")
+    );
     let both = build("[[sinks]]\nname = \"w\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:1/\"");
-    assert!(both.expect_err("no secret").to_string().contains("exactly one"));
-    let env = build("[[sinks]]\nname = \"w\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:1/\"\nsecret_env = \"SEDUTA_UNSET_VARIABLE_FOR_TEST\"");
-    assert!(env.expect_err("unset env").to_string().contains("SEDUTA_UNSET_VARIABLE_FOR_TEST"));
-    let ftp = build("[[sinks]]\nname = \"w\"\nkind = \"webhook\"\nurl = \"ftp://x/\"\nsecret = \"0123456789abcdef\"");
+    assert!(
+        both.expect_err("no secret")
+            .to_string()
+            .contains("exactly one")
+    );
+    let env = build(
+        "[[sinks]]\nname = \"w\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:1/\"\nsecret_env = \"SEDUTA_UNSET_VARIABLE_FOR_TEST\"",
+    );
+    assert!(
+        env.expect_err("unset env")
+            .to_string()
+            .contains("SEDUTA_UNSET_VARIABLE_FOR_TEST")
+    );
+    let ftp = build(
+        "[[sinks]]\nname = \"w\"\nkind = \"webhook\"\nurl = \"ftp://x/\"\nsecret = \"0123456789abcdef\"",
+    );
     assert!(ftp.is_err());
-    let part = build("[[sinks]]\nname = \"s\"\nkind = \"s3\"\nbucket = \"b\"\npart_size_bytes = 1000");
+    let part =
+        build("[[sinks]]\nname = \"s\"\nkind = \"s3\"\nbucket = \"b\"\npart_size_bytes = 1000");
     assert!(part.expect_err("part size").to_string().contains("5 MiB"));
 }

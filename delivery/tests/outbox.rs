@@ -39,7 +39,11 @@ async fn delivered_once_to_every_sink(db: Db) {
 
     let queued = outbox.enqueue(&package).await.expect("enqueue");
     assert_eq!(queued.len(), 3);
-    assert!(queued.iter().all(|d| d.state == DeliveryState::Pending && d.attempts == 0));
+    assert!(
+        queued
+            .iter()
+            .all(|d| d.state == DeliveryState::Pending && d.attempts == 0)
+    );
     assert!(queued.iter().all(|d| d.package_sha256 == sha));
 
     let report = outbox.worker("w1").run_due().await.expect("round");
@@ -59,7 +63,10 @@ async fn delivered_once_to_every_sink(db: Db) {
 
     // The folder: the package and its .hash (lowercase hex, no newline), no leftovers.
     let file = target.path().join("giunta-2026-03-12-v1.zip");
-    assert_eq!(hex::encode(Sha256::digest(std::fs::read(&file).expect("file"))), sha);
+    assert_eq!(
+        hex::encode(Sha256::digest(std::fs::read(&file).expect("file"))),
+        sha
+    );
     assert_eq!(
         std::fs::read_to_string(target.path().join("giunta-2026-03-12-v1.zip.hash")).expect("hash"),
         sha
@@ -67,11 +74,25 @@ async fn delivered_once_to_every_sink(db: Db) {
     assert_eq!(std::fs::read_dir(target.path()).expect("dir").count(), 2);
 
     // The webhook: stored once, signature and digest verified by the receiver.
-    let key = rows.iter().find(|d| d.sink == "protocollo").expect("row").idempotency_key.clone();
+    let key = rows
+        .iter()
+        .find(|d| d.sink == "protocollo")
+        .expect("row")
+        .idempotency_key
+        .clone();
     assert_eq!(receiver.stored_count(&key), 1);
-    assert_eq!(hex::encode(Sha256::digest(receiver.stored(&key).expect("body"))), sha);
+    assert_eq!(
+        hex::encode(Sha256::digest(receiver.stored(&key).expect("body"))),
+        sha
+    );
     assert_eq!(receiver.seen.lock().expect("lock").bad_requests, 0);
-    let headers = receiver.seen.lock().expect("lock").last_headers.clone().expect("headers");
+    let headers = receiver
+        .seen
+        .lock()
+        .expect("lock")
+        .last_headers
+        .clone()
+        .expect("headers");
     assert_eq!(headers["x-seduta-session"], "giunta-2026-03-12");
     assert_eq!(headers["x-seduta-package-version"], "1");
     assert_eq!(headers["content-type"], "application/zip");
@@ -83,13 +104,25 @@ async fn delivered_once_to_every_sink(db: Db) {
     // Again: nothing new.
     let again = outbox.enqueue(&package).await.expect("enqueue again");
     assert_eq!(again, rows);
-    assert_eq!(outbox.worker("w1").run_due().await.expect("round").claimed, 0);
+    assert_eq!(
+        outbox.worker("w1").run_due().await.expect("round").claimed,
+        0
+    );
 
     // A restarted server (a new outbox on a new pool) sees the same state.
     let restarted = support::outbox(&db.another_pool().await, sinks, Arc::new(clock));
-    assert_eq!(restarted.for_session("giunta-2026-03-12").await.expect("rows"), rows);
+    assert_eq!(
+        restarted
+            .for_session("giunta-2026-03-12")
+            .await
+            .expect("rows"),
+        rows
+    );
     let backlog = restarted.backlog().await.expect("backlog");
-    assert_eq!((backlog.delivered, backlog.pending, backlog.dead), (3, 0, 0));
+    assert_eq!(
+        (backlog.delivered, backlog.pending, backlog.dead),
+        (3, 0, 0)
+    );
 }
 on_both!(delivered_once_to_every_sink);
 
@@ -121,7 +154,13 @@ async fn large_package_multipart_to_s3(db: Db) {
     let report = outbox.worker("w1").run_due().await.expect("round");
     assert_eq!(report.delivered, 1);
     let d2 = outbox.get(&d.id).await.expect("row");
-    assert!(d2.receipt.as_deref().unwrap_or("").contains("already present"), "{d2:?}");
+    assert!(
+        d2.receipt
+            .as_deref()
+            .unwrap_or("")
+            .contains("already present"),
+        "{d2:?}"
+    );
 }
 on_both!(large_package_multipart_to_s3);
 
@@ -131,9 +170,15 @@ async fn receiver_down_then_up_exactly_once(db: Db) {
     let work = TempDir::new("work");
     let port = closed_port();
     let clock = ManualClock::starting_now();
-    let outbox = outbox(&db.pool, vec![webhook_sink("protocollo", port)], Arc::new(clock.clone()));
+    let outbox = outbox(
+        &db.pool,
+        vec![webhook_sink("protocollo", port)],
+        Arc::new(clock.clone()),
+    );
     let (package, sha) = make_package(work.path(), "s1", 1, 50_000);
-    let id = outbox.enqueue(&package).await.expect("enqueue")[0].id.clone();
+    let id = outbox.enqueue(&package).await.expect("enqueue")[0]
+        .id
+        .clone();
     let worker = outbox.worker("w1");
 
     let report = worker.run_due().await.expect("round");
@@ -149,7 +194,15 @@ async fn receiver_down_then_up_exactly_once(db: Db) {
     clock.advance(Duration::from_secs(15 * 60));
     let report = worker.run_due().await.expect("round");
     assert_eq!(report.retrying, 1, "{report:?}");
-    assert_eq!(outbox.get(&id).await.expect("row").last_error_code.as_deref(), Some("http_5xx"));
+    assert_eq!(
+        outbox
+            .get(&id)
+            .await
+            .expect("row")
+            .last_error_code
+            .as_deref(),
+        Some("http_5xx")
+    );
     assert_eq!(receiver.stored_count(&d.idempotency_key), 1);
 
     clock.advance(Duration::from_secs(15 * 60));
@@ -159,7 +212,12 @@ async fn receiver_down_then_up_exactly_once(db: Db) {
     assert_eq!((d.state, d.attempts), (DeliveryState::Delivered, 3));
     assert_eq!(receiver.requests(&d.idempotency_key), 2);
     assert_eq!(receiver.stored_count(&d.idempotency_key), 1);
-    assert_eq!(hex::encode(Sha256::digest(receiver.stored(&d.idempotency_key).expect("body"))), sha);
+    assert_eq!(
+        hex::encode(Sha256::digest(
+            receiver.stored(&d.idempotency_key).expect("body")
+        )),
+        sha
+    );
 }
 on_both!(receiver_down_then_up_exactly_once);
 
@@ -169,9 +227,15 @@ async fn receiver_down_for_an_hour(db: Db) {
     let work = TempDir::new("work");
     let port = closed_port();
     let clock = ManualClock::starting_now();
-    let outbox = outbox(&db.pool, vec![webhook_sink("protocollo", port)], Arc::new(clock.clone()));
+    let outbox = outbox(
+        &db.pool,
+        vec![webhook_sink("protocollo", port)],
+        Arc::new(clock.clone()),
+    );
     let (package, _) = make_package(work.path(), "s-hour", 1, 10_000);
-    let id = outbox.enqueue(&package).await.expect("enqueue")[0].id.clone();
+    let id = outbox.enqueue(&package).await.expect("enqueue")[0]
+        .id
+        .clone();
     let worker = outbox.worker("w1");
     let mut claimed = 0;
     for _ in 0..12 {
@@ -214,7 +278,9 @@ async fn dead_letter_after_the_configured_time(db: Db) {
     );
     let mut events = outbox.subscribe();
     let (package, _) = make_package(work.path(), "s-dead", 1, 10_000);
-    let id = outbox.enqueue(&package).await.expect("enqueue")[0].id.clone();
+    let id = outbox.enqueue(&package).await.expect("enqueue")[0]
+        .id
+        .clone();
     let worker = outbox.worker("w1");
     for _ in 0..20 {
         worker.run_due().await.expect("round");
@@ -230,7 +296,10 @@ async fn dead_letter_after_the_configured_time(db: Db) {
     assert_eq!(outbox.dead_letters().await.expect("dead"), vec![d.clone()]);
     let mut alert = None;
     while let Ok(e) = events.try_recv() {
-        if let DeliveryEvent::DeadLetter { id: dead_id, code, .. } = e {
+        if let DeliveryEvent::DeadLetter {
+            id: dead_id, code, ..
+        } = e
+        {
             alert = Some((dead_id, code));
         }
     }
@@ -245,7 +314,10 @@ async fn dead_letter_after_the_configured_time(db: Db) {
     let revived = outbox.retry_dead(&id).await.expect("retry");
     assert_eq!(revived.state, DeliveryState::Pending);
     let again = outbox.retry_dead(&id).await;
-    assert!(matches!(again, Err(DeliveryError::Conflict(_))), "{again:?}");
+    assert!(
+        matches!(again, Err(DeliveryError::Conflict(_))),
+        "{again:?}"
+    );
     assert_eq!(worker.run_due().await.expect("round").delivered, 1);
     assert_eq!(receiver.stored_count(&d.idempotency_key), 1);
     assert!(outbox.dead_letters().await.expect("dead").is_empty());
@@ -255,27 +327,50 @@ on_both!(dead_letter_after_the_configured_time);
 /// A 4xx refusal is dead at once, with the receiver's own message.
 async fn refusal_is_dead_at_once(db: Db) {
     let work = TempDir::new("work");
-    let receiver = Receiver::new(Mode::Refuse(422, "pacchetto non conforme: manca l'indice".into()));
+    let receiver = Receiver::new(Mode::Refuse(
+        422,
+        "pacchetto non conforme: manca l'indice".into(),
+    ));
     let (addr, _server) = receiver.serve(0).await;
-    let outbox = outbox(&db.pool, vec![webhook_sink("protocollo", addr.port())], Arc::new(ManualClock::starting_now()));
+    let outbox = outbox(
+        &db.pool,
+        vec![webhook_sink("protocollo", addr.port())],
+        Arc::new(ManualClock::starting_now()),
+    );
     let mut events = outbox.subscribe();
     let (package, _) = make_package(work.path(), "s-422", 1, 1000);
-    let id = outbox.enqueue(&package).await.expect("enqueue")[0].id.clone();
+    let id = outbox.enqueue(&package).await.expect("enqueue")[0]
+        .id
+        .clone();
     let report = outbox.worker("w1").run_due().await.expect("round");
     assert_eq!(report.dead, 1, "{report:?}");
     let d = outbox.get(&id).await.expect("row");
     assert_eq!((d.state, d.attempts), (DeliveryState::Dead, 1));
     assert_eq!(d.last_error_code.as_deref(), Some("http_4xx"));
     let message = d.last_error.expect("message");
-    assert!(message.contains("422") && message.contains("manca l'indice"), "{message}");
-    assert!(matches!(events.try_recv(), Ok(DeliveryEvent::DeadLetter { .. })));
+    assert!(
+        message.contains("422") && message.contains("manca l'indice"),
+        "{message}"
+    );
+    assert!(matches!(
+        events.try_recv(),
+        Ok(DeliveryEvent::DeadLetter { .. })
+    ));
 
     // 429 is not a refusal: it is retried.
     receiver.set_mode(Mode::Refuse(429, "troppe richieste".into()));
     let (package, _) = make_package(work.path(), "s-429", 1, 1000);
-    let id = outbox.enqueue(&package).await.expect("enqueue")[0].id.clone();
-    assert_eq!(outbox.worker("w1").run_due().await.expect("round").retrying, 1);
-    assert_eq!(outbox.get(&id).await.expect("row").state, DeliveryState::Pending);
+    let id = outbox.enqueue(&package).await.expect("enqueue")[0]
+        .id
+        .clone();
+    assert_eq!(
+        outbox.worker("w1").run_due().await.expect("round").retrying,
+        1
+    );
+    assert_eq!(
+        outbox.get(&id).await.expect("row").state,
+        DeliveryState::Pending
+    );
 }
 on_both!(refusal_is_dead_at_once);
 
@@ -333,15 +428,42 @@ async fn two_workers_never_deliver_the_same_row(db: Db) {
     let mut keys = Vec::new();
     for i in 0..PACKAGES {
         let (package, _) = make_package(work.path(), &format!("s-{i:02}"), 1, 4096);
-        keys.push(a.enqueue(&package).await.expect("enqueue")[0].idempotency_key.clone());
+        keys.push(
+            a.enqueue(&package).await.expect("enqueue")[0]
+                .idempotency_key
+                .clone(),
+        );
     }
     let wa = a.worker("process-a").spawn();
     let wb = b.worker("process-b").spawn();
-    eventually("every package delivered", || {
-        let a = a.clone();
-        async move { a.backlog().await.map(|b| b.delivered == PACKAGES as u64).unwrap_or(false) }
-    })
-    .await;
+    let mut done = false;
+    for _ in 0..1200 {
+        let backlog = a.backlog().await.expect("backlog");
+        if backlog.delivered == PACKAGES as u64 {
+            done = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    if !done {
+        let rows = sqlx::query("SELECT session_id, state, attempts, last_error_code, last_error, lease_owner FROM deliveries")
+            .fetch_all(&db.pool)
+            .await
+            .expect("rows");
+        use sqlx::Row;
+        for r in &rows {
+            eprintln!(
+                "{} {} {} {:?} {:?} {:?}",
+                r.get::<String, _>("session_id"),
+                r.get::<String, _>("state"),
+                r.get::<i64, _>("attempts"),
+                r.get::<Option<String>, _>("last_error_code"),
+                r.get::<Option<String>, _>("last_error"),
+                r.get::<Option<String>, _>("lease_owner"),
+            );
+        }
+        panic!("not every package was delivered");
+    }
     wa.stop().await;
     wb.stop().await;
     for key in &keys {
@@ -365,7 +487,11 @@ async fn folder_sink_idempotence_and_conflicts(db: Db) {
     let work = TempDir::new("work");
     let target = TempDir::new("folder");
     let clock = ManualClock::starting_now();
-    let outbox = outbox(&db.pool, vec![folder_sink("archivio", target.path())], Arc::new(clock.clone()));
+    let outbox = outbox(
+        &db.pool,
+        vec![folder_sink("archivio", target.path())],
+        Arc::new(clock.clone()),
+    );
     let worker = outbox.worker("w1");
 
     let (package, sha) = make_package(work.path(), "s-same", 1, 5000);
@@ -373,8 +499,16 @@ async fn folder_sink_idempotence_and_conflicts(db: Db) {
     let d = outbox.enqueue(&package).await.expect("enqueue")[0].clone();
     assert_eq!(worker.run_due().await.expect("round").delivered, 1);
     let d = outbox.get(&d.id).await.expect("row");
-    assert!(d.receipt.as_deref().unwrap_or("").contains("already present"));
-    assert_eq!(std::fs::read_to_string(target.path().join("s-same-v1.zip.hash")).expect("hash"), sha);
+    assert!(
+        d.receipt
+            .as_deref()
+            .unwrap_or("")
+            .contains("already present")
+    );
+    assert_eq!(
+        std::fs::read_to_string(target.path().join("s-same-v1.zip.hash")).expect("hash"),
+        sha
+    );
 
     let (package, _) = make_package(work.path(), "s-other", 1, 5000);
     std::fs::write(target.path().join("s-other-v1.zip"), b"something else").expect("write");
@@ -382,22 +516,53 @@ async fn folder_sink_idempotence_and_conflicts(db: Db) {
     assert_eq!(worker.run_due().await.expect("round").dead, 1);
     let d = outbox.get(&d.id).await.expect("row");
     assert_eq!(d.last_error_code.as_deref(), Some("conflict"));
-    assert_eq!(std::fs::read(target.path().join("s-other-v1.zip")).expect("read"), b"something else");
+    assert_eq!(
+        std::fs::read(target.path().join("s-other-v1.zip")).expect("read"),
+        b"something else"
+    );
 
     let (package, _) = make_package(work.path(), "s-changed", 1, 5000);
     let d = outbox.enqueue(&package).await.expect("enqueue")[0].clone();
     std::fs::write(&package.zip_path, b"tampered").expect("write");
     assert_eq!(worker.run_due().await.expect("round").dead, 1);
-    assert_eq!(outbox.get(&d.id).await.expect("row").last_error_code.as_deref(), Some("package_changed"));
+    assert_eq!(
+        outbox
+            .get(&d.id)
+            .await
+            .expect("row")
+            .last_error_code
+            .as_deref(),
+        Some("package_changed")
+    );
     assert!(!target.path().join("s-changed-v1.zip").exists());
 
     // An unmounted share: retried, never created.
     let gone = target.path().join("not-mounted");
-    let outbox2 = support::outbox(&db.pool, vec![folder_sink("nas", &gone)], Arc::new(clock.clone()));
+    let outbox2 = support::outbox(
+        &db.pool,
+        vec![folder_sink("nas", &gone)],
+        Arc::new(clock.clone()),
+    );
     let (package, _) = make_package(work.path(), "s-nas", 1, 100);
     let d = outbox2.enqueue(&package).await.expect("enqueue")[0].clone();
-    assert_eq!(outbox2.worker("w2").run_due().await.expect("round").retrying, 1);
-    assert_eq!(outbox2.get(&d.id).await.expect("row").last_error_code.as_deref(), Some("folder_unavailable"));
+    assert_eq!(
+        outbox2
+            .worker("w2")
+            .run_due()
+            .await
+            .expect("round")
+            .retrying,
+        1
+    );
+    assert_eq!(
+        outbox2
+            .get(&d.id)
+            .await
+            .expect("row")
+            .last_error_code
+            .as_deref(),
+        Some("folder_unavailable")
+    );
     assert!(!gone.exists());
     // Leftover temporary files: none.
     let leftovers: Vec<_> = std::fs::read_dir(target.path())
@@ -413,17 +578,34 @@ on_both!(folder_sink_idempotence_and_conflicts);
 async fn bad_packages_change_nothing(db: Db) {
     let work = TempDir::new("work");
     let target = TempDir::new("folder");
-    let outbox = outbox(&db.pool, vec![folder_sink("a", target.path()), folder_sink("b", target.path())], Arc::new(SystemClock));
+    let outbox = outbox(
+        &db.pool,
+        vec![
+            folder_sink("a", target.path()),
+            folder_sink("b", target.path()),
+        ],
+        Arc::new(SystemClock),
+    );
     let (mut package, _) = make_package(work.path(), "ok", 1, 100);
     package.id.session_id = "../escape".into();
     let e = outbox.enqueue(&package).await.expect_err("bad id");
     assert_eq!(e.code(), "bad_package");
     package.id.session_id = "ok".into();
     package.id.version = 0;
-    assert_eq!(outbox.enqueue(&package).await.expect_err("version 0").code(), "bad_package");
+    assert_eq!(
+        outbox
+            .enqueue(&package)
+            .await
+            .expect_err("version 0")
+            .code(),
+        "bad_package"
+    );
     package.id.version = 1;
     package.zip_path = work.path().join("missing.zip");
-    assert_eq!(outbox.enqueue(&package).await.expect_err("missing").code(), "package_io");
+    assert_eq!(
+        outbox.enqueue(&package).await.expect_err("missing").code(),
+        "package_io"
+    );
     assert_eq!(outbox.backlog().await.expect("backlog"), Default::default());
 
     // Same id, other content: refused, the first enqueue's rows untouched.
@@ -431,9 +613,15 @@ async fn bad_packages_change_nothing(db: Db) {
     let first = outbox.enqueue(&package).await.expect("enqueue");
     assert_eq!(first.len(), 2);
     std::fs::write(&package.zip_path, b"different").expect("write");
-    assert_eq!(outbox.enqueue(&package).await.expect_err("conflict").code(), "conflict");
+    assert_eq!(
+        outbox.enqueue(&package).await.expect_err("conflict").code(),
+        "conflict"
+    );
     assert_eq!(outbox.for_session("ok").await.expect("rows"), first);
-    assert!(matches!(outbox.get("nope").await, Err(DeliveryError::NotFound)));
+    assert!(matches!(
+        outbox.get("nope").await,
+        Err(DeliveryError::NotFound)
+    ));
 }
 on_both!(bad_packages_change_nothing);
 

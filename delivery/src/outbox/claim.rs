@@ -33,19 +33,27 @@ impl Outbox {
         let sinks: Vec<String> = (0..self.inner.sinks.len())
             .map(|i| format!("${}", i + 6))
             .collect();
-        let lock = if self.inner.postgres {
-            " FOR UPDATE SKIP LOCKED"
-        } else {
-            ""
-        };
-        let sql = format!(
-            "UPDATE deliveries SET state = 'in_flight', attempts = attempts + 1, \
-             lease_owner = $1, lease_token = $2, lease_until_ms = $3, updated_at_ms = $4 \
-             WHERE {DUE} AND id IN (SELECT id FROM deliveries WHERE {DUE} \
-             AND sink IN ({}) ORDER BY next_attempt_at_ms, id LIMIT $5{lock}) \
-             RETURNING {COLUMNS}",
+        let set = "SET state = 'in_flight', attempts = attempts + 1, lease_owner = $1, \
+                   lease_token = $2, lease_until_ms = $3, updated_at_ms = $4";
+        let pick = format!(
+            "SELECT id FROM deliveries WHERE {DUE} AND sink IN ({}) \
+             ORDER BY next_attempt_at_ms, id LIMIT $5",
             sinks.join(", ")
         );
+        let sql = if self.inner.postgres {
+            // The locking CTE runs once, so the statement claims at most `limit`
+            // rows, none of them locked by another claim. (`id IN (SELECT … SKIP
+            // LOCKED)` may be re-scanned by the planner and claim more.)
+            format!(
+                "WITH picked AS ({pick} FOR UPDATE SKIP LOCKED) \
+                 UPDATE deliveries {set} FROM picked WHERE deliveries.id = picked.id \
+                 RETURNING {}",
+                qualified(COLUMNS)
+            )
+        } else {
+            // SQLite runs the whole statement under its single write lock.
+            format!("UPDATE deliveries {set} WHERE id IN ({pick}) RETURNING {COLUMNS}")
+        };
         let mut q = sqlx::query(&sql)
             .bind(owner)
             .bind(token)
@@ -197,6 +205,15 @@ impl Outbox {
     fn lease_ms(&self) -> i64 {
         i64::try_from(self.inner.worker.lease_secs.saturating_mul(1000)).unwrap_or(i64::MAX)
     }
+}
+
+/// `a, b` as `deliveries.a, deliveries.b`.
+fn qualified(columns: &str) -> String {
+    columns
+        .split(',')
+        .map(|c| format!("deliveries.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn truncate(s: &str, max: usize) -> String {

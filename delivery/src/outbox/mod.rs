@@ -103,15 +103,13 @@ impl Outbox {
     /// [`DeliveryError::Conflict`].
     pub async fn enqueue(&self, package: &Package) -> Result<Vec<Delivery>, DeliveryError> {
         package.id.validate()?;
-        let path = std::path::absolute(&package.zip_path)
-            .map_err(|e| package_io(&package.zip_path, e))?;
+        let path =
+            std::path::absolute(&package.zip_path).map_err(|e| package_io(&package.zip_path, e))?;
         let path_text = path
             .to_str()
             .ok_or_else(|| DeliveryError::BadPackage(format!("{} is not UTF-8", path.display())))?
             .to_owned();
-        let (sha256, size) = file_digest(&path)
-            .await
-            .map_err(|e| package_io(&path, e))?;
+        let (sha256, size) = file_digest(&path).await.map_err(|e| package_io(&path, e))?;
         let size = i64::try_from(size)
             .map_err(|_| DeliveryError::BadPackage("the package is too large".into()))?;
         let now = self.inner.clock.now_ms();
@@ -256,11 +254,7 @@ impl Outbox {
         Worker::new(self.clone(), worker_id.into())
     }
 
-    async fn select(
-        &self,
-        tail: &str,
-        arg: Option<&str>,
-    ) -> Result<Vec<Delivery>, DeliveryError> {
+    async fn select(&self, tail: &str, arg: Option<&str>) -> Result<Vec<Delivery>, DeliveryError> {
         let sql = format!("SELECT {COLUMNS} FROM deliveries {tail}");
         let mut q = sqlx::query(&sql);
         if let Some(arg) = arg {

@@ -71,8 +71,8 @@ fn write_package(dir: &Path, job: &Delivery) -> Result<String, SinkError> {
     }
 
     let source = Path::new(&job.package_path);
-    let mut input = File::open(source)
-        .map_err(|e| SinkError::permanent("package_missing", format!("{e}")))?;
+    let mut input =
+        File::open(source).map_err(|e| SinkError::permanent("package_missing", format!("{e}")))?;
     let mut copied = Sha256::new();
     let mut copy_failed = None;
     write_atomically(dir, &hash_target, job, |f| {

@@ -185,7 +185,12 @@ impl S3Sink {
             Err(e) => return Err(store_error(e)),
         };
         if meta.size == job.package_size {
-            let mut stream = self.store.get(key).await.map_err(store_error)?.into_stream();
+            let mut stream = self
+                .store
+                .get(key)
+                .await
+                .map_err(store_error)?
+                .into_stream();
             let mut digest = Sha256::new();
             while let Some(chunk) = stream.next().await {
                 digest.update(chunk.map_err(store_error)?);
@@ -229,7 +234,8 @@ fn changed() -> SinkError {
 /// including a network failure, is retried.
 fn store_error(e: object_store::Error) -> SinkError {
     match e {
-        object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. } => {
+        object_store::Error::PermissionDenied { .. }
+        | object_store::Error::Unauthenticated { .. } => {
             SinkError::permanent("s3_denied", e.to_string())
         }
         other => SinkError::retry("s3", other.to_string()),

@@ -165,7 +165,13 @@ fn transport_error(e: reqwest::Error) -> SinkError {
 
 /// `Retry-After` in seconds (the HTTP-date form is rare for webhooks and ignored).
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let secs: u64 = headers.get(RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()?;
+    let secs: u64 = headers
+        .get(RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
     Some(Duration::from_secs(secs.min(24 * 3600)))
 }
 
@@ -194,7 +200,8 @@ mod tests {
 
     #[test]
     fn statuses() {
-        let d = |s: u16| classify(StatusCode::from_u16(s).unwrap(), String::new(), None).disposition;
+        let d =
+            |s: u16| classify(StatusCode::from_u16(s).unwrap(), String::new(), None).disposition;
         assert_eq!(d(500), Disposition::Retry);
         assert_eq!(d(503), Disposition::Retry);
         assert_eq!(d(408), Disposition::Retry);

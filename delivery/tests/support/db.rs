@@ -53,7 +53,10 @@ where
 {
     sqlx::any::install_default_drivers();
     let dir = TempDir::new("db");
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("seduta.db").display());
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("seduta.db").display()
+    );
     let pool = connect(&url).await;
     sqlx::migrate!("../signaling/migrations")
         .run(&pool)

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use seduta_delivery::{
-    Clock, DeliveryConfig, FolderSinkConfig, Outbox, Package, PackageId, RetryPolicy,
-    S3SinkConfig, SinkConfig, SinkKind, WebhookSinkConfig, WorkerConfig,
+    Clock, DeliveryConfig, FolderSinkConfig, Outbox, Package, PackageId, RetryPolicy, S3SinkConfig,
+    SinkConfig, SinkKind, WebhookSinkConfig, WorkerConfig,
 };
 use sha2::{Digest, Sha256};
 

@@ -72,7 +72,9 @@ impl Receiver {
 
     /// Serves on `port` (0: any) until the handle is aborted.
     pub async fn serve(&self, port: u16) -> (SocketAddr, JoinHandle<()>) {
-        let listener = TcpListener::bind(("127.0.0.1", port)).await.expect("bind receiver");
+        let listener = TcpListener::bind(("127.0.0.1", port))
+            .await
+            .expect("bind receiver");
         let addr = listener.local_addr().expect("addr");
         let app = Router::new()
             .route("/seduta/pacchetti", post(handle))
@@ -84,11 +86,23 @@ impl Receiver {
     }
 
     pub fn stored_count(&self, key: &str) -> u32 {
-        self.seen.lock().expect("lock").store_count.get(key).copied().unwrap_or(0)
+        self.seen
+            .lock()
+            .expect("lock")
+            .store_count
+            .get(key)
+            .copied()
+            .unwrap_or(0)
     }
 
     pub fn requests(&self, key: &str) -> u32 {
-        self.seen.lock().expect("lock").requests.get(key).copied().unwrap_or(0)
+        self.seen
+            .lock()
+            .expect("lock")
+            .requests
+            .get(key)
+            .copied()
+            .unwrap_or(0)
     }
 
     pub fn stored(&self, key: &str) -> Option<Vec<u8>> {
@@ -100,7 +114,11 @@ fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
     h.get(name).and_then(|v| v.to_str().ok())
 }
 
-async fn handle(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> (StatusCode, String) {
+async fn handle(
+    State(r): State<Receiver>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, String) {
     let Some(key) = header(&headers, signature::IDEMPOTENCY_KEY_HEADER).map(str::to_owned) else {
         return bad(&r, "no idempotency key");
     };
@@ -108,7 +126,10 @@ async fn handle(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> (
     let Some(ts) = header(&headers, signature::TIMESTAMP_HEADER) else {
         return bad(&r, "no timestamp");
     };
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     match ts.parse::<u64>() {
         Ok(t) if t.abs_diff(now) <= 300 => {}
         _ => return bad(&r, "stale timestamp"),
@@ -156,7 +177,10 @@ async fn handle(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> (
 fn respond(r: &Receiver, key: &str, body: Bytes) -> Option<(StatusCode, String)> {
     let mut mode = r.mode.lock().expect("lock");
     if let Mode::Refuse(status, message) = &*mode {
-        return Some((StatusCode::from_u16(*status).expect("status"), message.clone()));
+        return Some((
+            StatusCode::from_u16(*status).expect("status"),
+            message.clone(),
+        ));
     }
     let mut seen = r.seen.lock().expect("lock");
     let duplicate = seen.stored.contains_key(key);
