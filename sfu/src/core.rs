@@ -298,7 +298,11 @@ impl Core {
             } => {
                 let done = match self.rooms.get_mut(&room) {
                     Some(r) => r.set_recording_paused(paused, now),
-                    None => self.parked_taps.get_mut(&room).map(|tap| tap.set_paused(paused)).is_some(),
+                    None => self
+                        .parked_taps
+                        .get_mut(&room)
+                        .map(|tap| tap.set_paused(paused))
+                        .is_some(),
                 };
                 let result = if done {
                     Ok(())

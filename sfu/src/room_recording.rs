@@ -90,8 +90,7 @@ impl Room {
                     error,
                 } => {
                     warn!(%error, "a recorded track's file failed");
-                    let Some(p) = self.participants.iter_mut().find(|p| p.id == participant)
-                    else {
+                    let Some(p) = self.participants.iter_mut().find(|p| p.id == participant) else {
                         continue;
                     };
                     let Some(t) = p.published.iter_mut().find(|t| t.mid == mid) else {

@@ -133,7 +133,10 @@ pub fn opus_tone(hz: f32, length: Duration) -> anyhow::Result<Vec<(Bytes, Durati
             *s = 0.2 * (std::f32::consts::TAU * hz * n / RATE as f32).sin();
         }
         let len = encoder.encode_float(&pcm, &mut packet)?;
-        out.push((Bytes::copy_from_slice(&packet[..len]), Duration::from_millis(20)));
+        out.push((
+            Bytes::copy_from_slice(&packet[..len]),
+            Duration::from_millis(20),
+        ));
     }
     Ok(out)
 }

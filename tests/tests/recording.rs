@@ -116,8 +116,12 @@ async fn login(api: &Api, password: &str) -> anyhow::Result<String> {
 }
 
 async fn act(api: &Api, session: &str, token: &str, action: Value) -> anyhow::Result<Reply> {
-    api.post(&format!("/api/sessions/{session}/actions"), Some(token), &action)
-        .await
+    api.post(
+        &format!("/api/sessions/{session}/actions"),
+        Some(token),
+        &action,
+    )
+    .await
 }
 
 async fn act_ok(api: &Api, session: &str, token: &str, action: Value) -> anyhow::Result<Value> {
@@ -260,10 +264,7 @@ fn media_seconds(file: &Path) -> anyhow::Result<f64> {
 /// The longest gap between consecutive packets (s).
 fn longest_gap(file: &Path) -> anyhow::Result<f64> {
     let (times, _) = packet_times(file)?;
-    Ok(times
-        .windows(2)
-        .map(|w| w[1] - w[0])
-        .fold(0.0, f64::max))
+    Ok(times.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max))
 }
 
 /// 48 kHz mono samples of an audio file, decoded by ffmpeg.
@@ -307,7 +308,11 @@ fn files_in(dir: &Path) -> anyhow::Result<Vec<String>> {
 }
 
 /// Waits until `check` holds, for at most `within`.
-async fn wait_until(within: Duration, what: &str, mut check: impl FnMut() -> bool) -> anyhow::Result<()> {
+async fn wait_until(
+    within: Duration,
+    what: &str,
+    mut check: impl FnMut() -> bool,
+) -> anyhow::Result<()> {
     let deadline = Instant::now() + within;
     while !check() {
         ensure!(Instant::now() < deadline, "timed out waiting for {what}");
@@ -327,7 +332,13 @@ async fn three_admitted_peers_are_recorded_and_mixed() -> anyhow::Result<()> {
     admit(&s, "assessore-1").await?;
     admit(&s, "assessore-2").await?;
     chamber(&s).await?;
-    act_ok(&s.api, &s.session, &s.staff, json!({"kind": "open_session"})).await?;
+    act_ok(
+        &s.api,
+        &s.session,
+        &s.staff,
+        json!({"kind": "open_session"}),
+    )
+    .await?;
     let opened = Instant::now();
 
     // A member who stays in the lobby is never recorded.
@@ -340,7 +351,13 @@ async fn three_admitted_peers_are_recorded_and_mixed() -> anyhow::Result<()> {
 
     tokio::time::sleep(Duration::from_secs(21).saturating_sub(opened.elapsed())).await;
     let closing = Instant::now();
-    act_ok(&s.api, &s.session, &s.staff, json!({"kind": "close_session"})).await?;
+    act_ok(
+        &s.api,
+        &s.session,
+        &s.staff,
+        json!({"kind": "close_session"}),
+    )
+    .await?;
     let closed = Instant::now();
     let log = attendance(&s.api, &s.session, &s.staff).await?;
 
@@ -365,7 +382,10 @@ async fn three_admitted_peers_are_recorded_and_mixed() -> anyhow::Result<()> {
     if let Some(f) = files.iter().find(|f| f.starts_with("assessore-3")) {
         problems.push(format!("the member in the lobby was recorded: {f}"));
     }
-    for f in files.iter().filter(|f| f.ends_with(".webm") || f.ends_with(".flac")) {
+    for f in files
+        .iter()
+        .filter(|f| f.ends_with(".webm") || f.ends_with(".flac"))
+    {
         if let Err(e) = decodes_cleanly(&folder.join(f)) {
             problems.push(format!("{e:#}"));
         }
@@ -412,7 +432,9 @@ async fn three_admitted_peers_are_recorded_and_mixed() -> anyhow::Result<()> {
             let p = power_at(window, hz);
             eprintln!("mix at {hz} Hz: {p:.3e} (off-tone {off:.3e}, lobby tone {lobby_tone:.3e})");
             if p < 100.0 * off.max(1e-12) {
-                problems.push(format!("the {hz} Hz voice is not in the mix: {p:.3e} against {off:.3e}"));
+                problems.push(format!(
+                    "the {hz} Hz voice is not in the mix: {p:.3e} against {off:.3e}"
+                ));
             }
         }
         let weakest = [440.0, 660.0, 990.0]
@@ -432,14 +454,18 @@ async fn three_admitted_peers_are_recorded_and_mixed() -> anyhow::Result<()> {
         problems.push(format!("recording_started: {started:?}"));
     }
     if stopped.len() != 1
-        || stopped[0]["data"]["summary"]["tracks"].as_array().map(Vec::len) != Some(6)
+        || stopped[0]["data"]["summary"]["tracks"]
+            .as_array()
+            .map(Vec::len)
+            != Some(6)
     {
         problems.push(format!("recording_stopped: {stopped:?}"));
     }
     let jsonl: String = log.iter().map(|e| format!("{e}\n")).collect();
-    match read_jsonl(&jsonl).map_err(|b| anyhow::anyhow!("{b}")).and_then(|entries| {
-        verify(&entries).map_err(|b| anyhow::anyhow!("{b}"))
-    }) {
+    match read_jsonl(&jsonl)
+        .map_err(|b| anyhow::anyhow!("{b}"))
+        .and_then(|entries| verify(&entries).map_err(|b| anyhow::anyhow!("{b}")))
+    {
         Ok(v) if v.sealed => {}
         other => problems.push(format!("the log does not verify sealed: {other:?}")),
     }
@@ -496,23 +522,43 @@ async fn pause_and_resume_are_logged_shown_and_leave_a_gap() -> anyhow::Result<(
     // The segretario's console over the WebSocket.
     let reply = s
         .api
-        .post(&format!("/api/sessions/{}/console", s.session), Some(&s.staff), &json!({}))
+        .post(
+            &format!("/api/sessions/{}/console", s.session),
+            Some(&s.staff),
+            &json!({}),
+        )
         .await?;
     ensure!(reply.status == 201, "console link: {reply}");
-    let console_token = reply.json()["token"].as_str().context("no token")?.to_owned();
+    let console_token = reply.json()["token"]
+        .as_str()
+        .context("no token")?
+        .to_owned();
     let mut seg = WsClient::connect(&s.ws_url()).await?;
     let mut seg_seen = Vec::new();
-    seg.json(json!({"type": "join", "token": console_token})).await?;
+    seg.json(json!({"type": "join", "token": console_token}))
+        .await?;
     read_until(&mut seg, "joined", &mut seg_seen).await?;
 
-    act_ok(&s.api, &s.session, &s.staff, json!({"kind": "open_session"})).await?;
+    act_ok(
+        &s.api,
+        &s.session,
+        &s.staff,
+        json!({"kind": "open_session"}),
+    )
+    .await?;
     tokio::time::sleep(Duration::from_secs(4)).await;
 
     // A member may not pause: refused with a stable code, nothing changes.
     let a1_token = invite(&s.api, &s.session, &s.staff, "assessore-1").await?;
     let log_before = attendance(&s.api, &s.session, &s.staff).await?;
     let state_before = state(&s.api, &s.session, &s.staff).await?;
-    let refused = act(&s.api, &s.session, &a1_token, json!({"kind": "pause_recording"})).await?;
+    let refused = act(
+        &s.api,
+        &s.session,
+        &a1_token,
+        json!({"kind": "pause_recording"}),
+    )
+    .await?;
     ensure!(
         refused.status == 403 && refused.code().as_deref() == Some("forbidden"),
         "a member pausing: {refused}"
@@ -535,16 +581,34 @@ async fn pause_and_resume_are_logged_shown_and_leave_a_gap() -> anyhow::Result<(
     let paused_at = Instant::now();
     tokio::time::sleep(Duration::from_secs(4)).await;
     // …a second pause is refused…
-    let again = act(&s.api, &s.session, &s.staff, json!({"kind": "pause_recording"})).await?;
+    let again = act(
+        &s.api,
+        &s.session,
+        &s.staff,
+        json!({"kind": "pause_recording"}),
+    )
+    .await?;
     ensure!(
         again.status == 409 && again.code().as_deref() == Some("not_recording"),
         "pausing a paused recording: {again}"
     );
     // …and resumes over REST.
-    act_ok(&s.api, &s.session, &s.staff, json!({"kind": "resume_recording"})).await?;
+    act_ok(
+        &s.api,
+        &s.session,
+        &s.staff,
+        json!({"kind": "resume_recording"}),
+    )
+    .await?;
     let pause = paused_at.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_secs(4)).await;
-    act_ok(&s.api, &s.session, &s.staff, json!({"kind": "close_session"})).await?;
+    act_ok(
+        &s.api,
+        &s.session,
+        &s.staff,
+        json!({"kind": "close_session"}),
+    )
+    .await?;
 
     let mut problems = Vec::new();
     let log = attendance(&s.api, &s.session, &s.staff).await?;
@@ -564,13 +628,20 @@ async fn pause_and_resume_are_logged_shown_and_leave_a_gap() -> anyhow::Result<(
         problems.push(format!("recording entries: {kinds:?}"));
     }
     for kind in ["recording_paused", "recording_resumed", "recording_stopped"] {
-        if of_kind(&log, kind).iter().any(|e| e["data"]["by"] != SEGRETARIO) {
+        if of_kind(&log, kind)
+            .iter()
+            .any(|e| e["data"]["by"] != SEGRETARIO)
+        {
             problems.push(format!("{kind} without by: {:?}", of_kind(&log, kind)));
         }
     }
     // The pause is a gap in the tracks' timestamps, as long as the pause.
     let folder = s.folder();
-    for file in ["assessore-1-microphone.webm", "assessore-1-camera.webm", "assessore-2-microphone.webm"] {
+    for file in [
+        "assessore-1-microphone.webm",
+        "assessore-1-camera.webm",
+        "assessore-2-microphone.webm",
+    ] {
         let path = folder.join(file);
         if let Err(e) = decodes_cleanly(&path) {
             problems.push(format!("{e:#}"));
@@ -579,7 +650,9 @@ async fn pause_and_resume_are_logged_shown_and_leave_a_gap() -> anyhow::Result<(
             Ok(gap) if gap >= pause - 0.5 && gap <= pause + 0.7 => {
                 eprintln!("{file}: a gap of {gap:.3} s for a pause of {pause:.3} s");
             }
-            Ok(gap) => problems.push(format!("{file}: the longest gap is {gap:.3} s, the pause {pause:.3} s")),
+            Ok(gap) => problems.push(format!(
+                "{file}: the longest gap is {gap:.3} s, the pause {pause:.3} s"
+            )),
             Err(e) => problems.push(format!("{e:#}")),
         }
     }
@@ -651,7 +724,13 @@ impl Process {
             .arg("--data-dir")
             .arg(data_dir)
             .args(["--jwt-secret", SECRET])
-            .args(["--http-bind", "127.0.0.1:0", "--udp-bind", "127.0.0.1:0", "--no-tcp"])
+            .args([
+                "--http-bind",
+                "127.0.0.1:0",
+                "--udp-bind",
+                "127.0.0.1:0",
+                "--no-tcp",
+            ])
             .arg("--ready-file")
             .arg(&ready)
             .stdin(Stdio::null())
@@ -737,10 +816,21 @@ async fn kill_9_mid_session_keeps_the_files_and_recording_resumes() -> anyhow::R
         .await?;
     }
     for who in ["sindaco", "assessore-4"] {
-        act_ok(&first.api, &session, &staff, json!({"kind": "check_in", "participant": who}))
-            .await?;
+        act_ok(
+            &first.api,
+            &session,
+            &staff,
+            json!({"kind": "check_in", "participant": who}),
+        )
+        .await?;
     }
-    act_ok(&first.api, &session, &staff, json!({"kind": "open_session"})).await?;
+    act_ok(
+        &first.api,
+        &session,
+        &staff,
+        json!({"kind": "open_session"}),
+    )
+    .await?;
     let opened = Instant::now();
     let folder = data_dir.join("recordings").join(&session);
     wait_until(Duration::from_secs(20), "the tracks' files", || {
@@ -756,7 +846,10 @@ async fn kill_9_mid_session_keeps_the_files_and_recording_resumes() -> anyhow::R
 
     let mut problems = Vec::new();
     let files = files_in(&folder)?;
-    for f in files.iter().filter(|f| f.ends_with(".webm") || f.ends_with(".flac")) {
+    for f in files
+        .iter()
+        .filter(|f| f.ends_with(".webm") || f.ends_with(".flac"))
+    {
         let path = folder.join(f);
         if let Err(e) = decodes_cleanly(&path) {
             problems.push(format!("after the crash: {e:#}"));
@@ -769,12 +862,21 @@ async fn kill_9_mid_session_keeps_the_files_and_recording_resumes() -> anyhow::R
             media_seconds(&path)
         };
         match recorded {
-            Ok(d) if d >= killed - 2.0 => eprintln!("{f}: {d:.2} s of {killed:.2} s before the crash"),
-            Ok(d) => problems.push(format!("{f} holds {d:.2} s of the {killed:.2} s before the crash")),
+            Ok(d) if d >= killed - 2.0 => {
+                eprintln!("{f}: {d:.2} s of {killed:.2} s before the crash")
+            }
+            Ok(d) => problems.push(format!(
+                "{f} holds {d:.2} s of the {killed:.2} s before the crash"
+            )),
             Err(e) => problems.push(format!("{e:#}")),
         }
     }
-    for want in ["assessore-1-microphone.webm", "assessore-1-camera.webm", "mix.flac", "mix.webm"] {
+    for want in [
+        "assessore-1-microphone.webm",
+        "assessore-1-camera.webm",
+        "mix.flac",
+        "mix.webm",
+    ] {
         if !files.iter().any(|f| f == want) {
             problems.push(format!("{want} missing after the crash: {files:?}"));
         }
@@ -795,20 +897,38 @@ async fn kill_9_mid_session_keeps_the_files_and_recording_resumes() -> anyhow::R
         || resumed.last().map(|e| e["data"]["reason"].clone()) != Some(json!("service_restarted"))
         || resumed.last().map(|e| e["data"]["run"].clone()) != Some(json!(2))
     {
-        problems.push(format!("after the restart the log reads {tail:?}, resumed: {resumed:?}"));
+        problems.push(format!(
+            "after the restart the log reads {tail:?}, resumed: {resumed:?}"
+        ));
     }
     let state = state(&second.api, &session, &staff).await?;
     if state["recording"]["state"] != "recording" {
         problems.push(format!("after the restart: {}", state["recording"]));
     }
+    // The new run's mix starts with its first encoded frame (0.3 s behind real time).
+    let run2 = folder.clone();
+    let started = wait_until(Duration::from_secs(10), "the new run's mix", || {
+        ["mix-2.webm", "mix-2.flac", "mix-2.json"]
+            .iter()
+            .all(|f| run2.join(f).exists())
+    })
+    .await;
+    if let Err(e) = started {
+        problems.push(format!("{e:#}"));
+    }
     for f in ["mix-2.webm", "mix-2.flac", "mix-2.json"] {
         if !folder.join(f).exists() {
-            problems.push(format!("{f} was not started after the restart: {:?}", files_in(&folder)?));
+            problems.push(format!(
+                "{f} was not started after the restart: {:?}",
+                files_in(&folder)?
+            ));
         }
     }
     // What was written before the crash is untouched.
     for f in &files {
-        let again = std::fs::metadata(folder.join(f)).map(|m| m.len()).unwrap_or(0);
+        let again = std::fs::metadata(folder.join(f))
+            .map(|m| m.len())
+            .unwrap_or(0);
         if again == 0 {
             problems.push(format!("{f} is gone or empty after the restart"));
         }

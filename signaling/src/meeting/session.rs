@@ -673,11 +673,7 @@ impl Meeting {
                 )?;
             }
             MeetingInput::Recording { event, data } => {
-                let data = if data.is_object() {
-                    data
-                } else {
-                    json!({})
-                };
+                let data = if data.is_object() { data } else { json!({}) };
                 self.log_to(&mut out, at, event.kind(), data)?;
             }
             MeetingInput::Close => {

@@ -66,8 +66,15 @@ impl Hub {
             .hosts
             .get(session)
             .is_some_and(|h| h.record_from_opening);
-        if wanted && let Err(e) = self.start_recorder(session, RecordingEvent::Started, Some(actor), json!({})).await {
-            warn!(code = e.code, "the recording could not start at the opening");
+        if wanted
+            && let Err(e) = self
+                .start_recorder(session, RecordingEvent::Started, Some(actor), json!({}))
+                .await
+        {
+            warn!(
+                code = e.code,
+                "the recording could not start at the opening"
+            );
         }
     }
 
@@ -84,8 +91,13 @@ impl Hub {
         if active.paused || state != RecordingState::Recording {
             return Err(not_recording(state));
         }
-        self.log_recording(session, RecordingEvent::Paused, Some(actor), json!({ "run": active.run }))
-            .await?;
+        self.log_recording(
+            session,
+            RecordingEvent::Paused,
+            Some(actor),
+            json!({ "run": active.run }),
+        )
+        .await?;
         if let Err(e) = self
             .sfu
             .set_recording_paused(RoomId(session.to_owned()), true)
@@ -200,11 +212,18 @@ impl Hub {
             .log_recording(session, RecordingEvent::Stopped, Some(actor), data)
             .await
         {
-            warn!(code = e.code, "the end of the recording could not be logged");
+            warn!(
+                code = e.code,
+                "the end of the recording could not be logged"
+            );
         }
         self.set_recording(session, RecordingState::Off);
         if let Some(stopped) = stopped {
-            info!(run = stopped.run, tracks = stopped.summary.tracks.len(), "a session's recording stopped");
+            info!(
+                run = stopped.run,
+                tracks = stopped.summary.tracks.len(),
+                "a session's recording stopped"
+            );
             if let Some(hook) = &self.recording.on_finished {
                 hook.finished(stopped);
             }
@@ -242,7 +261,10 @@ impl Hub {
                     .start_recorder(session, RecordingEvent::Resumed, None, data)
                     .await
                 {
-                    warn!(code = e.code, "the recording could not resume after a restart");
+                    warn!(
+                        code = e.code,
+                        "the recording could not resume after a restart"
+                    );
                 }
             }
             Some((RecordingState::Paused, at)) => {
@@ -455,7 +477,7 @@ fn summary_json(summary: &RecordingSummary, dir: &Path) -> Value {
         .tracks
         .iter()
         .map(|t| {
-            let mut v = json!({ "file": name(&t.file) });
+            let mut v = json!({ "file": name(t.file.as_path()) });
             if let Some(end) = &t.end {
                 v["frames"] = json!(end.frames);
                 v["media_seconds"] = json!(end.media_seconds);
