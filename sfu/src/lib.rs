@@ -58,8 +58,8 @@ mod vp8;
 pub use api::*;
 pub use error::SfuError;
 pub use handle::{Sfu, SfuHandle};
-pub use seduta_recordings::Recorder;
 pub use sdp::offer_tracks;
+pub use seduta_recordings::Recorder;
 pub use traffic::Traffic;
 
 /// The SFU's own parsers of untrusted bytes, exposed only for the fuzz targets
