@@ -276,8 +276,11 @@ impl Core {
                 let result = if recorded {
                     Err(SfuError::AlreadyRecording)
                 } else if let Some(r) = self.rooms.get_mut(&room) {
-                    r.start_recording(tap)
-                        .map_err(|_| SfuError::AlreadyRecording)
+                    if r.start_recording(tap) {
+                        Ok(())
+                    } else {
+                        Err(SfuError::AlreadyRecording)
+                    }
                 } else {
                     self.parked_taps.insert(room, tap);
                     Ok(())

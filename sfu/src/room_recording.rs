@@ -12,14 +12,14 @@ use crate::record_tap::{RecordTap, TapEvent};
 use crate::room::Room;
 
 impl Room {
-    /// Starts feeding `tap` (the session's recorder). Returns the tap back when the
-    /// room is already recorded.
-    pub(crate) fn start_recording(&mut self, tap: RecordTap) -> Result<(), RecordTap> {
+    /// Starts feeding `tap` (the session's recorder); false (and `tap` dropped) when
+    /// the room is already recorded.
+    pub(crate) fn start_recording(&mut self, tap: RecordTap) -> bool {
         if self.tap.is_some() {
-            return Err(tap);
+            return false;
         }
         self.tap = Some(tap);
-        Ok(())
+        true
     }
 
     /// Stops feeding the recorder and hands it back; every track's file is ended.
