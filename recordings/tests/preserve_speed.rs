@@ -1,10 +1,11 @@
 //! The preservation job's speed on a Giunta-shaped session: 9 participants with
-//! cameras (VP8 640x360, 25 fps) arriving one second apart, a mix, so 9 tiles. Not run
-//! by default (it is a measurement, not a test):
+//! cameras (VP8 640x360, 25 fps) arriving one second apart, a mix, so 9 tiles. CI runs
+//! it on a 12 s session (the copy must decode; nothing about time is asserted); the
+//! figure in docs/recording.md comes from a 120 s session:
 //!
 //! ```sh
-//! CARGO_TARGET_DIR=... SEDUTA_PRESERVE_BENCH_SECONDS=120 \
-//!   cargo test --release -p seduta-recordings --test preserve_speed -- --ignored --nocapture
+//! SEDUTA_PRESERVE_BENCH_SECONDS=120 \
+//!   cargo test --release -p seduta-recordings --test preserve_speed -- --nocapture
 //! ```
 //!
 //! It prints the session's length, the job's wall-clock time, the CPU time of its
@@ -91,12 +92,11 @@ fn children_cpu_seconds() -> f64 {
 }
 
 #[test]
-#[ignore = "a measurement: run with --ignored --nocapture"]
 fn nine_tile_session_speed() {
     let seconds: u32 = std::env::var("SEDUTA_PRESERVE_BENCH_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(60);
+        .unwrap_or(12);
     let dir = common::scratch("preserve-speed").join("session");
     std::fs::create_dir_all(&dir).expect("folder");
     synthetic_session(&dir, 9, seconds);

@@ -249,15 +249,11 @@ impl Probe {
     }
 }
 
-/// Runs ffprobe on `path`.
-pub fn probe(ffprobe: &Path, path: &Path) -> Result<Probe, PreserveError> {
+/// Runs `ffprobe -v error <args> <path>` and returns what it printed.
+fn run_ffprobe(ffprobe: &Path, args: &[&str], path: &Path) -> Result<Vec<u8>, PreserveError> {
     let out = Command::new(ffprobe)
-        .args(["-v", "error", "-show_entries"])
-        .arg(
-            "format=format_name,duration:stream=codec_type,codec_name,profile,width,height,\
-             r_frame_rate,avg_frame_rate",
-        )
-        .args(["-of", "json"])
+        .args(["-v", "error"])
+        .args(args)
         .arg(path)
         .stdin(Stdio::null())
         .output()
@@ -275,7 +271,15 @@ pub fn probe(ffprobe: &Path, path: &Path) -> Result<Probe, PreserveError> {
             ),
         });
     }
-    serde_json::from_slice(&out.stdout).map_err(|e| PreserveError::Tool {
+    Ok(out.stdout)
+}
+
+/// Runs ffprobe on `path`.
+pub fn probe(ffprobe: &Path, path: &Path) -> Result<Probe, PreserveError> {
+    let entries = "format=format_name,duration:stream=codec_type,codec_name,profile,width,height,\
+                   r_frame_rate,avg_frame_rate";
+    let out = run_ffprobe(ffprobe, &["-show_entries", entries, "-of", "json"], path)?;
+    serde_json::from_slice(&out).map_err(|e| PreserveError::Tool {
         tool: "ffprobe".into(),
         message: format!("unreadable output: {e}"),
     })
@@ -284,34 +288,16 @@ pub fn probe(ffprobe: &Path, path: &Path) -> Result<Probe, PreserveError> {
 /// The presentation times (seconds, in order) of the packets of the first video stream
 /// of `path`: read from the container, nothing decoded.
 pub fn video_packet_times(ffprobe: &Path, path: &Path) -> Result<Vec<f64>, PreserveError> {
-    let out = Command::new(ffprobe)
-        .args([
-            "-v",
-            "error",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "packet=pts_time",
-        ])
-        .args(["-of", "csv=p=0"])
-        .arg(path)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|source| PreserveError::ToolMissing {
-            tool: ffprobe.display().to_string(),
-            source,
-        })?;
-    if !out.status.success() {
-        return Err(PreserveError::Tool {
-            tool: "ffprobe".into(),
-            message: format!(
-                "{}: {}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
-            ),
-        });
-    }
-    let mut times: Vec<f64> = String::from_utf8_lossy(&out.stdout)
+    let args = [
+        "-select_streams",
+        "v:0",
+        "-show_entries",
+        "packet=pts_time",
+        "-of",
+        "csv=p=0",
+    ];
+    let out = run_ffprobe(ffprobe, &args, path)?;
+    let mut times: Vec<f64> = String::from_utf8_lossy(&out)
         .lines()
         .filter_map(|line| line.trim().trim_end_matches(',').parse().ok())
         .collect();
