@@ -4,15 +4,19 @@
 // place. Diagnostics for tests on `window.seduta` (the page shown, the staff
 // member), as in the participant client.
 
+import "./archive_texts.js";
 import { applyTexts, currentLang, onLangChange, setLang, t } from "../i18n.js";
+import { accessQuery, showAccessLog } from "./access_log.js";
+import { archiveQuery, showArchive } from "./archive.js";
 import { api, clearStaff, onUnauthorized, staffSession } from "./api.js";
 import { bindLogin, showLoginMessage } from "./login.js";
 import { bindPassword } from "./password.js";
+import { showRecord } from "./record.js";
 import { showSession } from "./session.js";
 import { showSessions } from "./sessions.js";
 
 const $ = (id) => document.getElementById(id);
-const VIEWS = ["view-login", "view-password", "view-sessions", "view-session"];
+const VIEWS = ["view-login", "view-password", "view-sessions", "view-session", "view-archive", "view-record", "view-access"];
 const NOTICE_MS = 6000;
 
 const app = { state: "idle", noticeTimer: null };
@@ -57,6 +61,13 @@ function header() {
   $("staff-name").textContent = staff ? staff.display_name || staff.username : "";
   $("password-button").hidden = !staff;
   $("logout-button").hidden = !staff;
+  $("console-nav").hidden = !staff;
+  $("nav-access").hidden = !(staff?.role === "segretario" || staff?.role === "admin");
+  const place = location.hash.startsWith("#/archive") ? "nav-archive" : location.hash.startsWith("#/access-log") ? "nav-access" : "nav-sessions";
+  for (const id of ["nav-sessions", "nav-archive", "nav-access"]) {
+    if (id === place) $(id).setAttribute("aria-current", "page");
+    else $(id).removeAttribute("aria-current");
+  }
 }
 
 async function route() {
@@ -67,8 +78,19 @@ async function route() {
     $("login-username").focus();
     return;
   }
-  const m = location.hash.match(/^#\/session\/(.+)$/);
-  if (m) {
+  const hash = location.hash;
+  const record = hash.match(/^#\/archive\/([^?]+)$/);
+  const m = hash.match(/^#\/session\/(.+)$/);
+  if (record) {
+    show("view-record");
+    await showRecord($("view-record"), decodeURIComponent(record[1]), ctx);
+  } else if (hash === "#/archive" || hash.startsWith("#/archive?")) {
+    show("view-archive");
+    await showArchive($("view-archive"), archiveQuery(hash), ctx);
+  } else if (hash === "#/access-log" || hash.startsWith("#/access-log?")) {
+    show("view-access");
+    await showAccessLog($("view-access"), accessQuery(hash), ctx);
+  } else if (m) {
     show("view-session");
     await showSession($("view-session"), decodeURIComponent(m[1]), ctx);
   } else {
@@ -95,7 +117,7 @@ function start() {
   $("lang-switch").addEventListener("click", () => setLang(currentLang() === "it" ? "en" : "it"));
   onLangChange((lang) => {
     $("lang-switch").textContent = lang === "it" ? "EN" : "IT";
-    if (app.state === "sessions" || app.state === "session") route();
+    if (["sessions", "session", "archive", "record", "access"].includes(app.state)) route();
   });
   bindLogin(() => route());
   bindPassword((changed) => {
