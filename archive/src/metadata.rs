@@ -155,7 +155,8 @@ pub struct ProdottoSoftware {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Verifica {
-    /// Digitally signed (detached signatures come later: `false` in the package).
+    /// Digitally signed: `true` for a file a detached signature of the package signs,
+    /// and for the signature itself (the first version has none).
     pub firmato_digitalmente: bool,
     /// Electronically sealed.
     pub sigillato_elettronicamente: bool,

@@ -37,6 +37,11 @@ pub enum FileRole {
     Chapters,
     /// The migration register (riversamento).
     MigrationRegister,
+    /// A detached CAdES signature (`.p7s`) of another file of the package, named
+    /// `<file>.<role>.p7s` as [`SignatureRequest`](super::SignatureRequest) asks:
+    /// carried in a later version of the package once collected. Its metadata and
+    /// the signed file's say `Verifica.FirmatoDigitalmente: true`.
+    DetachedSignature,
     /// Anything else.
     Other,
 }
@@ -84,6 +89,18 @@ pub struct PackageSettings {
     pub retention_years: u32,
     /// SInCRO `LawsAndRegulations`.
     pub laws: Vec<String>,
+    /// The package's version, from 1 (a session's package is built again, as a new
+    /// version, when the signatures are collected); in the manifest.
+    #[serde(default = "first_version")]
+    pub version: u32,
+    /// A verbale already made, carried as it is instead of rendering it again: a
+    /// later version must hold exactly the bytes that were signed.
+    #[serde(default)]
+    pub verbale: Option<PathBuf>,
+}
+
+fn first_version() -> u32 {
+    1
 }
 
 impl PackageSettings {
@@ -102,6 +119,8 @@ impl PackageSettings {
                 "Linee guida AgID sulla formazione, gestione e conservazione dei documenti informatici (2021)".into(),
                 "D.Lgs. 267/2000 (TUEL), artt. 48, 97".into(),
             ],
+            version: 1,
+            verbale: None,
         }
     }
 }

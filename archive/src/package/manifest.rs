@@ -14,6 +14,9 @@ use crate::record::SessionRecord;
 pub struct Manifest {
     /// `seduta-package/1`.
     pub format: String,
+    /// The package's version, from 1 (later versions add the signatures).
+    #[serde(default = "first_version")]
+    pub version: u32,
     /// Which session.
     pub session: SessionSummary,
     /// When the package was built.
@@ -73,9 +76,15 @@ pub struct ManifestFile {
     pub metadata: DocumentMetadata,
 }
 
+fn first_version() -> u32 {
+    1
+}
+
 struct Context<'a> {
     record: &'a SessionRecord,
     settings: &'a PackageSettings,
+    /// The names of the package's detached signatures.
+    signatures: Vec<&'a str>,
 }
 
 impl Context<'_> {
@@ -117,10 +126,23 @@ impl Context<'_> {
         }
     }
 
+    /// Whether `e` is a detached signature, or a file one of the package's detached
+    /// signatures (`<file>.<role>.p7s`) signs.
+    fn signed(&self, e: &PackageEntry) -> bool {
+        e.kind == EntryKind::Included(FileRole::DetachedSignature)
+            || self.signatures.iter().any(|s| {
+                s.strip_prefix(e.name.as_str())
+                    .and_then(|rest| rest.strip_prefix('.'))
+                    .is_some_and(|rest| rest.ends_with(".p7s") && !rest.contains('/'))
+            })
+    }
+
     fn metadata(&self, e: &PackageEntry, attachments: &[&PackageEntry]) -> DocumentMetadata {
         let r = self.record;
         let formazione = match e.kind {
             EntryKind::Verbale => "a",
+            // Received from the signers.
+            EntryKind::Included(FileRole::DetachedSignature) => "b",
             EntryKind::Included(_) => "c",
             _ => "d",
         };
@@ -129,11 +151,15 @@ impl Context<'_> {
             EntryKind::Included(FileRole::PreservationRecording) => {
                 "Registrazione audio-video della seduta".into()
             }
+            EntryKind::Included(FileRole::DetachedSignature) => {
+                "Firma digitale CAdES (detached)".into()
+            }
             _ => format!("Documentazione della seduta: {}", e.description),
         };
         let mut soggetti = vec![self.ente("Produttore")];
         match e.kind {
-            EntryKind::Verbale | EntryKind::Included(FileRole::PreservationRecording) => {
+            EntryKind::Verbale
+            | EntryKind::Included(FileRole::PreservationRecording | FileRole::DetachedSignature) => {
                 soggetti.push(self.person("Autore", &r.segretario));
                 soggetti.push(self.person("Autore", &r.presiding));
             }
@@ -182,13 +208,13 @@ impl Context<'_> {
                 },
             },
             verifica: Verifica {
-                firmato_digitalmente: false,
+                firmato_digitalmente: self.signed(e),
                 sigillato_elettronicamente: false,
                 marcatura_temporale: false,
                 conformita_copie_immagine_su_supporto_informatico: false,
             },
             nome_del_documento: e.name.rsplit('/').next().unwrap_or(&e.name).to_owned(),
-            versione_del_documento: "1".into(),
+            versione_del_documento: self.settings.version.to_string(),
             tempo_di_conservazione: self.settings.retention_years,
             note: (e.kind == EntryKind::Verbale).then(|| {
                 "Bozza generata dal registro della seduta: il segretario la completa e la firma con il presidente.".to_owned()
@@ -206,7 +232,16 @@ pub(crate) fn build(
     to_sign: Vec<SignatureRequest>,
     log: LogSummary,
 ) -> Manifest {
-    let cx = Context { record, settings };
+    let signatures = entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::Included(FileRole::DetachedSignature))
+        .map(|e| e.name.as_str())
+        .collect();
+    let cx = Context {
+        record,
+        settings,
+        signatures,
+    };
     let others: Vec<&PackageEntry> = entries
         .iter()
         .filter(|e| e.kind != EntryKind::Verbale)
@@ -231,6 +266,7 @@ pub(crate) fn build(
         .collect();
     Manifest {
         format: "seduta-package/1".into(),
+        version: settings.version,
         session: SessionSummary {
             id: record.session_id.clone(),
             title: record.title.clone(),

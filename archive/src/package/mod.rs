@@ -46,7 +46,7 @@ impl Package {
         check_names(files)?;
         let log = crate::log::verify(&record.attendance_log)
             .map_err(|b| PackageError::Record(crate::record::RecordError::BrokenLog(b)))?;
-        let mut entries = generated(record, &settings.built_at)?;
+        let mut entries = generated(record, settings)?;
         for f in files {
             let path = f.source.clone();
             let io = |source| PackageError::Io {
@@ -162,10 +162,20 @@ fn json(name: &'static str, value: &serde_json::Value) -> Result<Vec<u8>, Packag
     serde_json::to_vec_pretty(value).map_err(|e| PackageError::Generate(name, e.to_string()))
 }
 
-fn generated(record: &SessionRecord, built_at: &str) -> Result<Vec<PackageEntry>, PackageError> {
+fn generated(
+    record: &SessionRecord,
+    settings: &PackageSettings,
+) -> Result<Vec<PackageEntry>, PackageError> {
     let csv = crate::log::to_csv(&record.attendance_log)
         .map_err(|e| PackageError::Generate(layout::LOG_CSV, e.to_string()))?;
-    let verbale = crate::verbale::render(record, built_at)?;
+    let verbale = match &settings.verbale {
+        // A verbale made before (and signed): carried byte for byte.
+        Some(path) => std::fs::read(path).map_err(|source| PackageError::Io {
+            path: path.clone(),
+            source,
+        })?,
+        None => crate::verbale::render(record, &settings.built_at)?,
+    };
     Ok(vec![
         PackageEntry::generated(
             layout::VERBALE,
