@@ -165,6 +165,15 @@ struct ServeArgs {
     /// Seconds a new connection has to join.
     #[arg(long, env = "SEDUTA_JOIN_TIMEOUT_SECS")]
     join_timeout_secs: Option<u64>,
+    /// Do not make preservation copies of closed sessions (another host makes them).
+    #[arg(long, env = "SEDUTA_NO_PRESERVATION")]
+    no_preservation: bool,
+    /// Encoder threads for the preservation copy (0: as many as the encoder wants).
+    #[arg(long, env = "SEDUTA_PRESERVATION_THREADS")]
+    preservation_threads: Option<u32>,
+    /// Years after the close before the working masters may be deleted (retention).
+    #[arg(long, env = "SEDUTA_RETENTION_YEARS")]
+    retention_years: Option<u32>,
     /// Write the bound addresses as JSON to this file once listening (for scripts and tests).
     #[arg(long)]
     ready_file: Option<PathBuf>,
@@ -284,6 +293,15 @@ fn serve_config(args: &ServeArgs) -> anyhow::Result<Config> {
     }
     if let Some(v) = args.join_timeout_secs {
         config.join_timeout_secs = v;
+    }
+    if args.no_preservation {
+        config.preservation = false;
+    }
+    if let Some(v) = args.preservation_threads {
+        config.preservation_threads = v;
+    }
+    if let Some(v) = args.retention_years {
+        config.retention_years = v;
     }
     Ok(config)
 }

@@ -53,6 +53,21 @@ pub struct Config {
     pub join_timeout_secs: u64,
     /// Log as JSON lines instead of text.
     pub log_json: bool,
+    /// Make each closed session's preservation copy (MP4, H.264 High, FLAC) in the
+    /// background.
+    pub preservation: bool,
+    /// Encoder threads for the preservation copy (0: as many as the encoder wants).
+    /// Lower it on a machine that also hosts live sessions.
+    pub preservation_threads: u32,
+    /// The session packages: signature trust list, when to deliver.
+    pub package: seduta_signaling::package::PackageConfig,
+    /// Delivery of the packages to the preservation pipeline (folder, webhook, S3);
+    /// no sinks: nothing is delivered.
+    pub delivery: seduta_signaling::package::DeliveryConfig,
+    /// Years after the close before a session's working masters may be deleted under
+    /// the retention procedure, once its package has been delivered (0: right after
+    /// the delivery). The preservation copy and the record are never deleted.
+    pub retention_years: u32,
 }
 
 impl Default for Config {
@@ -78,6 +93,11 @@ impl Default for Config {
             reconnect_grace_secs: 30,
             join_timeout_secs: 10,
             log_json: false,
+            preservation: true,
+            preservation_threads: 0,
+            package: Default::default(),
+            delivery: Default::default(),
+            retention_years: seduta_signaling::DEFAULT_RETENTION_YEARS,
         }
     }
 }

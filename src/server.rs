@@ -1,13 +1,16 @@
 //! Starting everything in one process: the SFU, the signaling service and the web client.
 
 use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use seduta_sfu::{Sfu, SfuConfig, SfuHandle};
 use seduta_signaling::auth::{StaffTokens, TokenIssuer, TokenVerifier, VerifierKey};
+use seduta_signaling::package::{DeliveryEvent, Outbox, Packages, SystemClock};
+use seduta_signaling::preservation::{AfterCopy, Preservation, PreservationSettings};
 use seduta_signaling::store::Store;
-use seduta_signaling::{ControlPlane, Signaling, SignalingConfig};
+use seduta_signaling::{ControlPlane, RecordingFinished, Signaling, SignalingConfig};
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
@@ -27,6 +30,8 @@ pub struct Server {
     store: Store,
     handle: axum_server::Handle<SocketAddr>,
     task: JoinHandle<std::io::Result<()>>,
+    delivery: Option<seduta_signaling::package::WorkerHandle>,
+    packages: Packages,
 }
 
 impl Server {
@@ -57,10 +62,20 @@ impl Server {
         Ok(())
     }
 
-    /// Stops accepting, lets open requests finish for up to 2 s, and waits.
+    /// The session packages (built after the close, signed, delivered).
+    pub fn packages(&self) -> &Packages {
+        &self.packages
+    }
+
+    /// Stops accepting, lets open requests finish for up to 2 s, stops the delivery
+    /// worker (an attempt in flight keeps its lease and is taken up again later),
+    /// and waits.
     pub async fn shutdown(self) {
         self.handle.graceful_shutdown(Some(Duration::from_secs(2)));
         let _ = self.task.await;
+        if let Some(worker) = self.delivery {
+            worker.stop().await;
+        }
     }
 }
 
@@ -101,6 +116,57 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         format!("{scheme}://{http_addr}")
     });
 
+    // Delivery: the outbox in the store's database, one worker, dead letters logged.
+    let outbox = if config.delivery.sinks.is_empty() {
+        None
+    } else {
+        Some(
+            Outbox::new(
+                store.pool().clone(),
+                &config.delivery,
+                Arc::new(SystemClock),
+            )
+            .context("the delivery settings ([delivery])")?,
+        )
+    };
+    let delivery = outbox.as_ref().map(|outbox| {
+        log_delivery_events(outbox);
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "seduta".to_owned());
+        outbox
+            .worker(format!("{host}-{}", std::process::id()))
+            .spawn()
+    });
+    let packages = Packages::new(
+        store.clone(),
+        &config.data_dir,
+        config.package.clone(),
+        outbox,
+        config.preservation,
+    )
+    .context("the package settings ([package])")?;
+    packages.resume_in_background();
+
+    let recordings_dir = config.data_dir.join("recordings");
+    let on_recording_finished: Option<Arc<dyn RecordingFinished>> = if config.preservation {
+        let settings = PreservationSettings {
+            threads: config.preservation_threads,
+            ..PreservationSettings::default()
+        };
+        settings
+            .validate()
+            .context("the preservation settings (preservation_threads: 0 to 64)")?;
+        let for_package = packages.clone();
+        let after: AfterCopy =
+            Arc::new(move |session: &str| for_package.after_preservation(session));
+        let worker =
+            Preservation::start_then(store.clone(), recordings_dir.clone(), settings, Some(after))
+                .context("starting the preservation worker")?;
+        Some(Arc::new(worker))
+    } else {
+        // No copies: the package is made as soon as the recording stops.
+        Some(Arc::new(packages.clone()))
+    };
+
     let signaling = Signaling::start(
         SignalingConfig {
             reconnect_grace: config.reconnect_grace(),
@@ -111,7 +177,10 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
                 .cloned()
                 .chain(config.public_url.as_deref().map(origin_of))
                 .collect(),
-            recordings_dir: Some(config.data_dir.join("recordings")),
+            recordings_dir: Some(recordings_dir),
+            on_recording_finished,
+            packages: Some(packages.clone()),
+            retention_years: config.retention_years,
             ..SignalingConfig::default()
         },
         verifier,
@@ -161,7 +230,47 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         store,
         handle,
         task,
+        delivery,
+        packages,
     })
+}
+
+/// Logs the outbox's outcomes: a dead letter as a warning (ids and codes only: the
+/// receiver's message may quote anything), a delivery as information.
+fn log_delivery_events(outbox: &Outbox) {
+    let mut events = outbox.subscribe();
+    tokio::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(DeliveryEvent::DeadLetter {
+                    id,
+                    package,
+                    sink,
+                    code,
+                    ..
+                }) => tracing::warn!(
+                    delivery = id,
+                    package,
+                    sink,
+                    code,
+                    "a session package could not be delivered (dead letter): fix the receiver, then retry it"
+                ),
+                Ok(DeliveryEvent::Delivered {
+                    package,
+                    sink,
+                    attempts,
+                    ..
+                }) => tracing::info!(package, sink, attempts, "session package delivered"),
+                Ok(DeliveryEvent::Retrying { sink, code, .. }) => {
+                    tracing::info!(sink, code, "a package delivery will be retried")
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(missed = n, "delivery events were missed")
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
 }
 
 /// The origin (`scheme://host[:port]`) of a URL.

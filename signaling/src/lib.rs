@@ -44,6 +44,8 @@ pub mod attendance;
 pub mod auth;
 pub mod clock;
 pub mod meeting;
+pub mod package;
+pub mod preservation;
 pub mod protocol;
 pub mod room;
 mod service;
@@ -55,7 +57,7 @@ use std::time::Duration;
 use seduta_sfu::{SfuEvent, SfuHandle};
 use tokio::sync::mpsc;
 
-pub use api::{ApiError, MintedLink, NewSession, convene, mint_link};
+pub use api::{ApiError, DEFAULT_RETENTION_YEARS, MintedLink, NewSession, convene, mint_link};
 use auth::TokenVerifier;
 use service::{Hub, HubSender};
 pub use service::{RecordingFinished, StoppedRecording};
@@ -88,6 +90,13 @@ pub struct SignalingConfig {
     /// Told when a session's recording has stopped (at the close), with what was
     /// recorded: where the preservation copy is started from.
     pub on_recording_finished: Option<Arc<dyn RecordingFinished>>,
+    /// Years after the close before a session's working masters may be deleted under
+    /// the retention procedure (and only once its package has been delivered; see
+    /// `docs/archive-ui.md`). 0: right after the delivery.
+    pub retention_years: u32,
+    /// The session packages (built after the close, signed, delivered), served under
+    /// `/api/sessions/{id}/package`. `None`: no packages.
+    pub packages: Option<package::Packages>,
 }
 
 impl Default for SignalingConfig {
@@ -100,6 +109,8 @@ impl Default for SignalingConfig {
             allowed_origins: Vec::new(),
             recordings_dir: None,
             on_recording_finished: None,
+            retention_years: api::DEFAULT_RETENTION_YEARS,
+            packages: None,
         }
     }
 }

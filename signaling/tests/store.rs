@@ -13,8 +13,9 @@ use seduta_signaling::attendance::{AttendanceLog, verify};
 use seduta_signaling::auth::Role;
 use seduta_signaling::meeting::{MajorityRule, OrganSettings, RuleSettings, TieRule};
 use seduta_signaling::store::{
-    AgendaItem, Backend, Ente, Invitation, Member, Organ, SessionParticipant, SessionRecord,
-    SessionStatus, StaffAccount, StaffRole, Store, StoreError, VoteRecord,
+    AccessAction, AccessEntry, AgendaItem, Backend, Ente, Invitation, Member, Organ,
+    SessionParticipant, SessionRecord, SessionStatus, StaffAccount, StaffRole, Store, StoreError,
+    VoteRecord,
 };
 
 // ---------------------------------------------------------------------------
@@ -181,6 +182,7 @@ on_both!(
     votes,
     data_survives_reopening,
     sqlite_pragmas_on_every_connection,
+    access_log_appends_and_pages,
 );
 
 // ---------------------------------------------------------------------------
@@ -1138,6 +1140,78 @@ async fn an_unknown_database_url_is_refused() {
         .expect_err("refused");
     assert_eq!(err.code(), "database");
     assert!(!err.to_string().contains("secret"), "{err}");
+}
+
+async fn access_log_appends_and_pages(db: Db) {
+    let entry = |ente: &str, session: Option<&str>, action, object: &str| AccessEntry {
+        id: 0,
+        at_ms: 1_700_000_000_000,
+        ente_id: ente.into(),
+        session_id: session.map(str::to_owned),
+        staff_id: "staff-clerk".into(),
+        staff_username: "clerk".into(),
+        action,
+        object: object.into(),
+        detail: String::new(),
+    };
+    let store = &db.store;
+    let mut ids = Vec::new();
+    for (ente, session, action, object) in [
+        ("comune", Some("s1"), AccessAction::View, "record"),
+        ("comune", Some("s1"), AccessAction::Play, "preservation.mp4"),
+        ("altro", Some("x9"), AccessAction::View, "record"),
+        (
+            "comune",
+            Some("s2"),
+            AccessAction::Download,
+            "package-v1.zip",
+        ),
+        ("comune", None, AccessAction::Delete, "retention"),
+    ] {
+        ids.push(
+            store
+                .record_access(&entry(ente, session, action, object))
+                .await
+                .expect("append"),
+        );
+    }
+    assert_eq!(ids, vec![1, 2, 3, 4, 5]);
+    let all = store
+        .access_log("comune", None, None, 100)
+        .await
+        .expect("read");
+    let got: Vec<(i64, &str)> = all.iter().map(|e| (e.id, e.object.as_str())).collect();
+    assert_eq!(
+        got,
+        vec![
+            (5, "retention"),
+            (4, "package-v1.zip"),
+            (2, "preservation.mp4"),
+            (1, "record")
+        ]
+    );
+    let s1 = store
+        .access_log("comune", Some("s1"), None, 100)
+        .await
+        .expect("s1");
+    assert_eq!(s1.len(), 2);
+    assert_eq!(s1[0].action, AccessAction::Play);
+    let page = store
+        .access_log("comune", None, Some(4), 1)
+        .await
+        .expect("page");
+    assert_eq!(page.iter().map(|e| e.id).collect::<Vec<_>>(), vec![2]);
+    // Still there after a restart.
+    let again = db.reopen().await;
+    assert_eq!(
+        again
+            .access_log("altro", None, None, 10)
+            .await
+            .expect("reopened")
+            .len(),
+        1
+    );
+    again.close().await;
 }
 
 #[test]

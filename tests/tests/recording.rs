@@ -5,7 +5,10 @@
 //! - a session of more than 20 s with three admitted peers (440, 660 and 990 Hz) and
 //!   one left in the lobby (550 Hz): every working master decodes without a message,
 //!   each track lasts its participant's time in the recording, every admitted tone is
-//!   in the mix and the lobby's is not, and the lobby has no file;
+//!   in the mix and the lobby's is not, and the lobby has no file; after the close the
+//!   chapters (two agenda items and a vote) and the preservation copy (H.264 High,
+//!   1280x720, 25 fps, FLAC, chapters, decoding end to end, in the register) are made
+//!   by the server's background job, followed through the API;
 //! - pause and resume: logged with `by`, a gap in the tracks' timestamps, the
 //!   indicator on every participant, a member's attempt refused with nothing changed;
 //! - `kill -9` of the `seduta` binary mid-session: every file decodes and holds the
@@ -44,9 +47,14 @@ struct Seduta {
 }
 
 impl Seduta {
-    async fn start(name: &str) -> anyhow::Result<Self> {
+    /// A server with the demo Giunta; `preservation`: whether it makes the
+    /// preservation copy after the close (the tests that do not look at it spare the
+    /// machine the encoding).
+    async fn start(name: &str, preservation: bool) -> anyhow::Result<Self> {
         let data_dir = scratch(name)?;
         let config = Config {
+            preservation,
+            preservation_threads: 2,
             http_bind: "127.0.0.1:0".parse()?,
             udp_bind: "127.0.0.1:0".parse()?,
             tcp_bind: None,
@@ -326,7 +334,7 @@ async fn wait_until(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_admitted_peers_are_recorded_and_mixed() -> anyhow::Result<()> {
-    let s = Seduta::start("three").await?;
+    let s = Seduta::start("three", true).await?;
     let a1 = join(&s, "assessore-1", 440.0).await?;
     let a2 = join(&s, "assessore-2", 660.0).await?;
     admit(&s, "assessore-1").await?;
@@ -348,6 +356,17 @@ async fn three_admitted_peers_are_recorded_and_mixed() -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_secs(3)).await;
     admit(&s, "assessore-5").await?;
     let a5_admitted = Instant::now();
+
+    // Two agenda items and a vote: the chapters of the recording.
+    for action in [
+        json!({"kind": "open_item", "item": 1}),
+        json!({"kind": "open_vote", "vote": "deliberation"}),
+        json!({"kind": "close_vote"}),
+        json!({"kind": "open_item", "item": 2}),
+    ] {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        act_ok(&s.api, &s.session, &s.staff, action).await?;
+    }
 
     tokio::time::sleep(Duration::from_secs(21).saturating_sub(opened.elapsed())).await;
     let closing = Instant::now();
@@ -473,12 +492,157 @@ async fn three_admitted_peers_are_recorded_and_mixed() -> anyhow::Result<()> {
     for peer in [a1, a2, lobby, a5] {
         peer.close().await;
     }
+    // After the close: the chapters and the preservation copy, made in the background
+    // and followed through the API.
+    if let Err(e) = check_preservation(&s, &folder, mix_seconds).await {
+        problems.push(format!("{e:#}"));
+    }
     s.stop().await;
     ensure!(
         problems.is_empty(),
         "{} problem(s):\n- {}",
         problems.len(),
         problems.join("\n- ")
+    );
+    Ok(())
+}
+
+/// Follows the preservation job through `GET /api/sessions/{id}/recording` until it is
+/// done, then judges the copy with ffprobe and ffmpeg: H.264 High at 1280x720 and 25
+/// fps, FLAC audio as long as the mix, decoding end to end without a message; the
+/// chapters (two items and a vote) in `chapters.json`, `chapters.ttml` and the MP4;
+/// the migration in the register.
+async fn check_preservation(s: &Seduta, folder: &Path, mix_seconds: f64) -> anyhow::Result<()> {
+    let path = format!("/api/sessions/{}/recording", s.session);
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let mut states = Vec::new();
+    let report = loop {
+        let report = s.api.get(&path, Some(&s.staff)).await?;
+        ensure!(report.status == 200, "{path}: {}", report.body);
+        let report = report.json();
+        let state = report["preservation"]["state"]
+            .as_str()
+            .unwrap_or("none")
+            .to_owned();
+        if states.last() != Some(&state) {
+            eprintln!("preservation: {state} ({})", report["preservation"]);
+            states.push(state.clone());
+        }
+        match state.as_str() {
+            "done" => break report,
+            "failed" => bail!("the preservation job failed: {}", report["preservation"]),
+            _ => {}
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "the preservation copy was not done in 300 s: {states:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let files: Vec<&str> = report["files"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|f| f["name"].as_str()).collect())
+        .unwrap_or_default();
+    for want in [
+        "preservation.mp4",
+        "register.json",
+        "chapters.json",
+        "chapters.ttml",
+    ] {
+        ensure!(files.contains(&want), "{want} is not listed: {files:?}");
+    }
+    let chapters: Vec<(String, String)> = report["chapters"]["chapters"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|c| {
+                    let field = |k: &str| c[k].as_str().unwrap_or_default().to_owned();
+                    (field("kind"), field("title"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    eprintln!("chapters: {chapters:?}");
+    let kinds: Vec<&str> = chapters.iter().map(|(k, _)| k.as_str()).collect();
+    ensure!(
+        kinds == ["agenda_item", "vote", "agenda_item"],
+        "chapters: {chapters:?}"
+    );
+    ensure!(
+        chapters[0].1.starts_with("Punto 1: ") && chapters[1].1 == "Votazione sul punto 1",
+        "chapter titles: {chapters:?}"
+    );
+    let ttml = std::fs::read_to_string(folder.join("chapters.ttml"))?;
+    ensure!(ttml.contains("Votazione sul punto 1"), "{ttml}");
+
+    let mp4 = folder.join("preservation.mp4");
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_streams",
+            "-show_format",
+            "-show_chapters",
+            "-of",
+            "json",
+        ])
+        .arg(&mp4)
+        .output()
+        .context("running ffprobe")?;
+    ensure!(out.status.success(), "ffprobe {}", mp4.display());
+    let probe: Value = serde_json::from_slice(&out.stdout)?;
+    let streams = probe["streams"].as_array().cloned().unwrap_or_default();
+    let video = streams
+        .iter()
+        .find(|s| s["codec_type"] == "video")
+        .context("no video stream")?;
+    let audio = streams
+        .iter()
+        .find(|s| s["codec_type"] == "audio")
+        .context("no audio stream")?;
+    ensure!(
+        video["codec_name"] == "h264" && video["profile"] == "High",
+        "video: {} {}",
+        video["codec_name"],
+        video["profile"]
+    );
+    ensure!(
+        video["width"] == 1280 && video["height"] == 720 && video["avg_frame_rate"] == "25/1",
+        "video: {}x{} at {}",
+        video["width"],
+        video["height"],
+        video["avg_frame_rate"]
+    );
+    ensure!(
+        audio["codec_name"] == "flac",
+        "audio: {}",
+        audio["codec_name"]
+    );
+    ensure!(
+        probe["format"]["format_name"]
+            .as_str()
+            .is_some_and(|f| f.contains("mp4")),
+        "container: {}",
+        probe["format"]["format_name"]
+    );
+    let duration: f64 = probe["format"]["duration"]
+        .as_str()
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(0.0);
+    eprintln!("preservation.mp4: {duration:.3} s, the mix {mix_seconds:.3} s");
+    ensure!(
+        (duration - mix_seconds).abs() <= 0.5,
+        "the copy lasts {duration:.3} s, the mix {mix_seconds:.3} s"
+    );
+    let mp4_chapters = probe["chapters"].as_array().map(Vec::len).unwrap_or(0);
+    ensure!(mp4_chapters >= 3, "the MP4 has {mp4_chapters} chapters");
+    decodes_cleanly(&mp4)?;
+
+    let register: Value = serde_json::from_slice(&std::fs::read(folder.join("register.json"))?)?;
+    let entries = register.as_array().context("the register is not a list")?;
+    ensure!(
+        entries.len() == 1 && entries[0]["result"] == "ok",
+        "register: {register}"
     );
     Ok(())
 }
@@ -513,7 +677,7 @@ fn states(messages: &[Value]) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pause_and_resume_are_logged_shown_and_leave_a_gap() -> anyhow::Result<()> {
-    let s = Seduta::start("pause").await?;
+    let s = Seduta::start("pause", false).await?;
     let a1 = join(&s, "assessore-1", 440.0).await?;
     let a2 = join(&s, "assessore-2", 660.0).await?;
     admit(&s, "assessore-1").await?;

@@ -288,6 +288,22 @@ const TEXTS = {
     "session.enter": "Entra in seduta",
     "session.opened": "Aperta alle",
     "session.closed": "Chiusa alle",
+    "recording.title": "Registrazione",
+    "recording.disabled": "Questo server non registra le sedute.",
+    "recording.none": "Nessuna registrazione per questa seduta.",
+    "recording.files": "{n} file conservati ({size}).",
+    "recording.chapters": "Capitoli",
+    "preservation.title": "Copia di conservazione (MP4, H.264 High, FLAC):",
+    "preservation.none": "La copia di conservazione sarà prodotta alla chiusura della seduta.",
+    "preservation.queued": "in attesa",
+    "preservation.running": "in produzione",
+    "preservation.done": "pronta e verificata",
+    "preservation.failed": "non riuscita",
+    "preservation.progress": "Avanzamento",
+    "preservation.stage.checking_sources": "controllo dei file di lavoro",
+    "preservation.stage.composing": "composizione e codifica",
+    "preservation.stage.verifying": "verifica",
+    "preservation.stage.finishing": "registrazione nel registro delle migrazioni",
     "participants.title": "Partecipanti",
     "participants.col.name": "Nome",
     "participants.col.role": "Ruolo",
@@ -619,6 +635,22 @@ const TEXTS = {
     "session.enter": "Enter the session",
     "session.opened": "Opened at",
     "session.closed": "Closed at",
+    "recording.title": "Recording",
+    "recording.disabled": "This server does not record sessions.",
+    "recording.none": "No recording for this session.",
+    "recording.files": "{n} files kept ({size}).",
+    "recording.chapters": "Chapters",
+    "preservation.title": "Preservation copy (MP4, H.264 High, FLAC):",
+    "preservation.none": "The preservation copy will be made when the session closes.",
+    "preservation.queued": "queued",
+    "preservation.running": "being made",
+    "preservation.done": "ready and verified",
+    "preservation.failed": "failed",
+    "preservation.progress": "Progress",
+    "preservation.stage.checking_sources": "checking the working masters",
+    "preservation.stage.composing": "composing and encoding",
+    "preservation.stage.verifying": "verifying",
+    "preservation.stage.finishing": "entering it in the migration register",
     "participants.title": "Participants",
     "participants.col.name": "Name",
     "participants.col.role": "Role",
@@ -710,4 +742,14 @@ export function applyTexts(root) {
 export function errorText(code) {
   const key = `err.${code}`;
   return hasText(key) ? t(key) : t("err.generic", { code });
+}
+
+// Adds texts of a part of the interface kept in its own module (e.g. the clerk's
+// archive, console/archive_texts.js); existing keys are not replaced.
+export function addTexts(more) {
+  for (const l of ["it", "en"]) {
+    for (const [key, text] of Object.entries(more[l] ?? {})) {
+      if (!(key in TEXTS[l])) TEXTS[l][key] = text;
+    }
+  }
 }

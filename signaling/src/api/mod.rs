@@ -4,6 +4,7 @@
 //! OpenAPI document is generated from these handlers and served at
 //! `/api/openapi.json`.
 
+mod archive;
 mod auth;
 mod body;
 mod error;
@@ -12,6 +13,8 @@ mod invitations;
 mod meeting;
 mod openapi;
 mod organs;
+mod package;
+mod recording;
 mod sessions;
 mod throttle;
 
@@ -21,6 +24,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post, put};
 
+pub use archive::DEFAULT_RETENTION_YEARS;
 pub use error::ApiError;
 pub use invitations::{MintedLink, mint_link};
 pub use sessions::{NewSession, convene};
@@ -64,6 +68,20 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/api/sessions/{id}/actions", post(meeting::act))
         .route("/api/sessions/{id}/attendance", get(meeting::attendance))
         .route("/api/sessions/{id}/votes", get(meeting::votes))
+        .route("/api/sessions/{id}/recording", get(recording::report))
+        .route("/api/archive/sessions", get(archive::search::search))
+        .route("/api/archive/sessions/{id}", get(archive::record::record))
+        .route("/api/sessions/{id}/media-token", post(archive::media::mint))
+        .route("/api/sessions/{id}/media/{file}", get(archive::media::serve))
+        .route("/api/sessions/{id}/retention", get(archive::retention::status))
+        .route(
+            "/api/sessions/{id}/retention/delete",
+            post(archive::retention::delete),
+        )
+        .route("/api/access-log", get(archive::access_log::list))
+        .route("/api/sessions/{id}/package", get(package::report))
+        .route("/api/sessions/{id}/package/{file}", get(package::download))
+        .route("/api/sessions/{id}/signatures", post(package::upload))
         .route("/api/openapi.json", get(openapi::document))
         .route("/api/{*rest}", axum::routing::any(error::not_found))
         .layer(DefaultBodyLimit::max(MAX_BODY))

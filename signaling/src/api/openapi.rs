@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{auth, error, invitations, meeting, organs, sessions};
+use super::{archive, auth, error, invitations, meeting, organs, package, recording, sessions};
 
 /// The API description.
 #[derive(OpenApi)]
@@ -17,6 +17,11 @@ use super::{auth, error, invitations, meeting, organs, sessions};
         sessions::add_guest, sessions::add_room,
         invitations::mint, invitations::list, invitations::revoke, invitations::console,
         meeting::state, meeting::act, meeting::attendance, meeting::votes,
+        recording::report,
+        package::report, package::upload, package::download,
+        archive::search::search, archive::record::record, archive::media::mint,
+        archive::media::serve, archive::access_log::list, archive::retention::status,
+        archive::retention::delete,
     ),
     components(schemas(error::ErrorBody)),
     modifiers(&BearerSchemes)
@@ -61,6 +66,13 @@ mod tests {
             "/api/sessions/{id}/invitations",
             "/api/invitations/{jti}",
             "/api/sessions/{id}/attendance",
+            "/api/sessions/{id}/recording",
+            "/api/archive/sessions",
+            "/api/archive/sessions/{id}",
+            "/api/sessions/{id}/media/{file}",
+            "/api/sessions/{id}/media-token",
+            "/api/access-log",
+            "/api/sessions/{id}/retention/delete",
         ] {
             assert!(paths.iter().any(|x| x.as_str() == p), "{p} missing");
         }

@@ -138,9 +138,7 @@ fn closed_vote_label(outcome: Option<&Value>) -> String {
             .and_then(Value::as_u64)
             .unwrap_or(0)
     };
-    let plural = |n: u64, one: &str, many: &str| {
-        format!("{n} {}", if n == 1 { one } else { many })
-    };
+    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     format!(
         "Votazione chiusa: {verdict} ({}, {}, {})",
         plural(count("favorevoli"), "favorevole", "favorevoli"),
@@ -190,11 +188,10 @@ mod tests {
         markers
             .iter()
             .map(|m| {
-                let s = m
-                    .at
-                    .duration_since(SystemTime::UNIX_EPOCH)
-                    .map(|d| d.as_secs() % 60)
-                    .unwrap_or(99);
+                let s =
+                    m.at.duration_since(SystemTime::UNIX_EPOCH)
+                        .map(|d| d.as_secs() % 60)
+                        .unwrap_or(99);
                 (s, m.kind, m.key.clone(), m.label.clone())
             })
             .collect()
@@ -207,12 +204,32 @@ mod tests {
         let log = vec![
             entry(1, 0, "session_opened", json!({})),
             entry(2, 1, "item_opened", json!({ "item": 1 })),
-            entry(3, 2, "vote_opened", json!({ "item": 1, "kind": "deliberation" })),
+            entry(
+                3,
+                2,
+                "vote_opened",
+                json!({ "item": 1, "kind": "deliberation" }),
+            ),
             entry(4, 3, "vote_cast", json!({ "item": 1 })),
-            entry(5, 4, "vote_closed", json!({ "item": 1, "outcome": outcome })),
-            entry(6, 5, "vote_opened", json!({ "item": 1, "kind": "immediate_executability" })),
-            entry(7, 6, "vote_closed", json!({ "item": 1, "outcome": { "approved": false,
-                "count": { "favorevoli": 1, "contrari": 0, "astenuti": 0 } } })),
+            entry(
+                5,
+                4,
+                "vote_closed",
+                json!({ "item": 1, "outcome": outcome }),
+            ),
+            entry(
+                6,
+                5,
+                "vote_opened",
+                json!({ "item": 1, "kind": "immediate_executability" }),
+            ),
+            entry(
+                7,
+                6,
+                "vote_closed",
+                json!({ "item": 1, "outcome": { "approved": false,
+                "count": { "favorevoli": 1, "contrari": 0, "astenuti": 0 } } }),
+            ),
             entry(8, 7, "session_suspended", json!({})),
             entry(9, 8, "session_resumed", json!({})),
             entry(10, 9, "item_opened", json!({ "item": 2 })),
@@ -222,7 +239,12 @@ mod tests {
         let got = summary(&markers_from_log(&log, &agenda()));
         use MarkerKind::*;
         let want = vec![
-            (1, AgendaItemStarted, "item-1", "Punto 1: Variazione di bilancio"),
+            (
+                1,
+                AgendaItemStarted,
+                "item-1",
+                "Punto 1: Variazione di bilancio",
+            ),
             (2, VoteOpened, "vote-1", "Votazione sul punto 1"),
             (
                 4,
@@ -243,7 +265,12 @@ mod tests {
                 "Votazione chiusa: respinta (1 favorevole, 0 contrari, 0 astenuti)",
             ),
             (7, Suspended, "suspension-1", "Sospensione della seduta"),
-            (8, Resumed, "suspension-1", "Ripresa della seduta dopo l'appello"),
+            (
+                8,
+                Resumed,
+                "suspension-1",
+                "Ripresa della seduta dopo l'appello",
+            ),
             (9, AgendaItemEnded, "item-1", "Fine del punto 1"),
             (9, AgendaItemStarted, "item-2", "Punto 2: Piano delle opere"),
             (10, AgendaItemEnded, "item-2", "Fine del punto 2"),
@@ -290,10 +317,8 @@ mod tests {
         ];
         let markers = markers_from_log(&log, &agenda());
         let start = parse_time("2026-03-12T10:00:00.000Z").unwrap_or(SystemTime::UNIX_EPOCH);
-        let timeline = seduta_recordings::chapters::RecordingTimeline::new(
-            start,
-            Duration::from_secs(10),
-        );
+        let timeline =
+            seduta_recordings::chapters::RecordingTimeline::new(start, Duration::from_secs(10));
         let list = seduta_recordings::chapters::ChapterList::build(&markers, &timeline);
         assert!(list.is_ok(), "{list:?}");
     }

@@ -142,6 +142,9 @@ pub struct Hub {
     recording: RecordingSetup,
     /// Sessions whose recorder runs in the media plane.
     active_recordings: HashMap<String, recording::ActiveRecording>,
+    /// Recordings stopped for a close that has not taken effect yet: the hook hears of
+    /// them once the log is sealed.
+    stopped_recordings: HashMap<String, StoppedRecording>,
     store: Store,
     sfu: SfuHandle,
     timing: HubTiming,
@@ -167,6 +170,7 @@ impl Hub {
             gates: HashMap::new(),
             recording,
             active_recordings: HashMap::new(),
+            stopped_recordings: HashMap::new(),
             store,
             sfu,
             timing,

@@ -555,6 +555,11 @@ impl Hub {
         self.hosts.remove(session);
         self.active_recordings.remove(session);
         info!("a session was closed and its log sealed");
+        if let Some(stopped) = self.stopped_recordings.remove(session)
+            && let Some(hook) = &self.recording.on_finished
+        {
+            hook.finished(stopped);
+        }
     }
 
     /// Applies each connected participant's media gate when it changed.

@@ -18,6 +18,7 @@ use tracing::{info, warn};
 use super::{ActionError, Hub};
 use crate::clock::{now_ms, rfc3339};
 use crate::meeting::{MeetingInput, Phase, RecordingEvent};
+use crate::preservation::session_folder;
 use crate::protocol::{RecordingState, RecordingStatus, ServerMessage};
 
 /// A session's recording, once stopped: what the preservation job starts from.
@@ -33,9 +34,9 @@ pub struct StoppedRecording {
     pub summary: RecordingSummary,
 }
 
-/// Called when a session's recording has stopped, at the close, with what was
-/// recorded. The preservation copy (issue 4) attaches here. It is called on the hub's
-/// task: it must return at once (spawn the work, do not do it).
+/// Called when a session has closed (its log sealed) with what its recording holds.
+/// The preservation copy attaches here ([`crate::preservation::Preservation`]). It is
+/// called on the hub's task: it must return at once (hand the work over, do not do it).
 pub trait RecordingFinished: Send + Sync + std::fmt::Debug {
     /// The recording of `stopped.session` has stopped and its files are closed.
     fn finished(&self, stopped: StoppedRecording);
@@ -167,8 +168,9 @@ impl Hub {
         }
     }
 
-    /// Before the close: the recorder is stopped (its files closed), the stop logged
-    /// with a summary of what was recorded, and the preservation hook told.
+    /// Before the close: the recorder is stopped (its files closed) and the stop logged
+    /// with a summary of what was recorded; the hook hears of it once the close has
+    /// taken effect (`end_session`).
     pub(super) async fn stop_recording_for_close(&mut self, session: &str, actor: &str) {
         let state = self.recording_state(session);
         let active = self.active_recordings.remove(session);
@@ -224,9 +226,7 @@ impl Hub {
                 tracks = stopped.summary.tracks.len(),
                 "a session's recording stopped"
             );
-            if let Some(hook) = &self.recording.on_finished {
-                hook.finished(stopped);
-            }
+            self.stopped_recordings.insert(session.to_owned(), stopped);
         }
     }
 
@@ -356,17 +356,12 @@ impl Hub {
                 "this server does not record sessions",
             ));
         };
-        if session.is_empty()
-            || !session
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
+        let Some(dir) = session_folder(&root, session) else {
             return Err(ActionError::new(
                 "recording_unavailable",
                 "this session's id cannot name a folder",
             ));
-        }
-        let dir = root.join(session);
+        };
         let run = next_run(&dir);
         let mut config = RecorderConfig::new(&dir);
         config.mix_name = mix_name(run);

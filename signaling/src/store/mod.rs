@@ -19,6 +19,8 @@
 //! # }
 //! ```
 
+mod access;
+mod archive;
 mod attendance;
 mod error;
 mod invitations;
@@ -37,6 +39,8 @@ use sqlx::{AnyPool, Executor};
 
 /// The organ settings stored with each [`Organ`] (re-exported from [`crate::meeting`]).
 pub use crate::meeting::OrganSettings;
+pub use access::{AccessAction, AccessEntry};
+pub use archive::{DeliveryState, IndexedItem, IndexedPerson};
 pub use error::StoreError;
 pub use model::{
     AgendaItem, Ente, Invitation, Member, Organ, SessionParticipant, SessionRecord, SessionStatus,

@@ -9,6 +9,7 @@ import { dateTimeText, roleText } from "../meeting/labels.js";
 import { api, apiErrorText } from "./api.js";
 import { AgendaEditor } from "./agenda_editor.js";
 import { Invitations } from "./invitations.js";
+import { recordingCard } from "./recording.js";
 import { statusText } from "./sessions.js";
 
 const path = (id, rest = "") => `/api/sessions/${encodeURIComponent(id)}${rest}`;
@@ -61,6 +62,7 @@ export async function showSession(root, id, ctx) {
     agendaCard(session, agenda, ctx, reload),
     participantsCard(session, participants, invitations, ctx, reload),
     invitations.root,
+    session.status === "convened" ? null : recordingCard(id, ctx),
   );
   invitations.refresh();
 }
