@@ -107,6 +107,7 @@ test("clerk archive: search by agenda text, record page, playback with Range, ch
     assert.ok(media.some((m) => m.range && m.status === 206 && /^bytes \d+-\d+\/\d+$/.test(m.contentRange ?? "")),
       `Range requests answered 206: ${JSON.stringify(media)}`);
     assert.ok(media.every((m) => m.status === 206 || m.status === 200), JSON.stringify(media));
+    console.log(`playback at ${before.toFixed(2)} s, chapter at ${(item2.start_ms / 1000).toFixed(2)} s, after the jump ${at.toFixed(2)} s; media requests: ${JSON.stringify(media)}`);
 
     // The segretario reads the access log in the console.
     await tid(page, "logout").click();

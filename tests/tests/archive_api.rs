@@ -384,9 +384,14 @@ fn sha256_of(path: &Path) -> anyhow::Result<String> {
 
 async fn access_log(s: &Seduta, token: &str, session: &str) -> anyhow::Result<Vec<Value>> {
     let v = s
-        .get_ok(&format!("/api/access-log?session={session}&limit=500"), token)
+        .get_ok(
+            &format!("/api/access-log?session={session}&limit=500"),
+            token,
+        )
         .await?;
-    v.as_array().cloned().context("the access log is not a list")
+    v.as_array()
+        .cloned()
+        .context("the access log is not a list")
 }
 
 fn count(log: &[Value], action: &str, object: &str, user: &str) -> usize {
@@ -411,7 +416,12 @@ async fn archive_of_a_closed_session(env: Env) -> anyhow::Result<()> {
         .api
         .get(&format!("/api/archive/sessions/{id}"), Some(&clerk))
         .await?;
-    expect_error(&reply, 409, "session_not_closed", "record of an open session")?;
+    expect_error(
+        &reply,
+        409,
+        "session_not_closed",
+        "record of an open session",
+    )?;
 
     // The session: four members in the chamber, item 1 with a vote by name, item 2.
     for p in ["sindaco", "assessore-1", "assessore-2", "assessore-3"] {
@@ -421,10 +431,18 @@ async fn archive_of_a_closed_session(env: Env) -> anyhow::Result<()> {
     s.act(&id, &seg, json!({"kind": "open_session"})).await?;
     s.act(&id, &seg, json!({"kind": "open_item", "item": 1}))
         .await?;
-    s.act(&id, &seg, json!({"kind": "check_in", "participant": "assessore-4"}))
-        .await?;
-    s.act(&id, &seg, json!({"kind": "open_vote", "vote": "deliberation"}))
-        .await?;
+    s.act(
+        &id,
+        &seg,
+        json!({"kind": "check_in", "participant": "assessore-4"}),
+    )
+    .await?;
+    s.act(
+        &id,
+        &seg,
+        json!({"kind": "open_vote", "vote": "deliberation"}),
+    )
+    .await?;
     for (who, ballot) in [
         ("sindaco", "favorevole"),
         ("assessore-1", "favorevole"),
@@ -461,7 +479,7 @@ async fn archive_of_a_closed_session(env: Env) -> anyhow::Result<()> {
 
     // --- search ---------------------------------------------------------------
     let search = |q: &str| format!("/api/archive/sessions?{q}");
-    let hits = s.get_ok(&search("q=MANUTENZIONE scuole"), &clerk).await?;
+    let hits = s.get_ok(&search("q=MANUTENZIONE%20scuole"), &clerk).await?;
     ensure!(hits.as_array().map(Vec::len) == Some(1), "{hits}");
     ensure!(hits[0]["session"]["id"] == id.as_str(), "{hits}");
     ensure!(
@@ -471,16 +489,16 @@ async fn archive_of_a_closed_session(env: Env) -> anyhow::Result<()> {
         "the item that matched: {hits}"
     );
     // Accents do not matter: "protezione civile" is item 3 ("Contributo all'associazione…").
-    let hits = s.get_ok(&search("q=associazione%20protezione"), &clerk).await?;
+    let hits = s
+        .get_ok(&search("q=associazione%20protezione"), &clerk)
+        .await?;
     ensure!(hits.as_array().map(Vec::len) == Some(1), "{hits}");
     let none = s.get_ok(&search("q=inesistente"), &clerk).await?;
     ensure!(none.as_array().is_some_and(Vec::is_empty), "{none}");
-    let sindaco_name = s
-        .demo
-        .members
+    let sindaco_name = seduta::demo::members()
         .iter()
         .find(|m| m.sub == "sindaco")
-        .map(|m| m.name.clone())
+        .map(|m| m.name.to_owned())
         .context("no sindaco in the demo")?;
     let surname = sindaco_name
         .split_whitespace()
@@ -499,7 +517,9 @@ async fn archive_of_a_closed_session(env: Env) -> anyhow::Result<()> {
         .get_ok(&search("participant=nessuno%20cosi"), &clerk)
         .await?;
     ensure!(hits.as_array().is_some_and(Vec::is_empty), "{hits}");
-    let hits = s.get_ok(&search("from=2000-01-01&to=2000-12-31"), &clerk).await?;
+    let hits = s
+        .get_ok(&search("from=2000-01-01&to=2000-12-31"), &clerk)
+        .await?;
     ensure!(hits.as_array().is_some_and(Vec::is_empty), "{hits}");
     let hits = s
         .get_ok(&search("from=2000-01-01&organ=giunta-demo"), &clerk)
@@ -533,11 +553,10 @@ async fn archive_of_a_closed_session(env: Env) -> anyhow::Result<()> {
     );
     let vote = &rec["votes"][0];
     let member_name = |sub: &str| {
-        s.demo
-            .members
+        seduta::demo::members()
             .iter()
             .find(|m| m.sub == sub)
-            .map(|m| m.name.clone())
+            .map(|m| m.name.to_owned())
             .unwrap_or_default()
     };
     ensure!(
@@ -623,8 +642,18 @@ async fn archive_of_a_closed_session(env: Env) -> anyhow::Result<()> {
         );
     }
     // The token is for one file.
-    let other = raw_get(s.addr(), &url.replace("preservation.mp4", "chapters.json"), &[]).await?;
-    expect_raw_error(&other, 403, "media_token_mismatch", "a token for another file")?;
+    let other = raw_get(
+        s.addr(),
+        &url.replace("preservation.mp4", "chapters.json"),
+        &[],
+    )
+    .await?;
+    expect_raw_error(
+        &other,
+        403,
+        "media_token_mismatch",
+        "a token for another file",
+    )?;
     let forged = raw_get(
         s.addr(),
         &format!("/api/sessions/{id}/media/preservation.mp4?token=x.y.z"),
@@ -632,7 +661,12 @@ async fn archive_of_a_closed_session(env: Env) -> anyhow::Result<()> {
     )
     .await?;
     expect_raw_error(&forged, 401, "token_invalid", "a forged token")?;
-    let bare = raw_get(s.addr(), &format!("/api/sessions/{id}/media/preservation.mp4"), &[]).await?;
+    let bare = raw_get(
+        s.addr(),
+        &format!("/api/sessions/{id}/media/preservation.mp4"),
+        &[],
+    )
+    .await?;
     expect_raw_error(&bare, 401, "token_missing", "no token")?;
     // A staff token cannot be a media token, nor the reverse.
     let staff_as_media = raw_get(
@@ -641,7 +675,12 @@ async fn archive_of_a_closed_session(env: Env) -> anyhow::Result<()> {
         &[],
     )
     .await?;
-    expect_raw_error(&staff_as_media, 401, "token_invalid", "a staff token in the URL")?;
+    expect_raw_error(
+        &staff_as_media,
+        401,
+        "token_invalid",
+        "a staff token in the URL",
+    )?;
 
     // Traversal and unknown names, with the staff token.
     let bearer = format!("Bearer {clerk}");
@@ -731,9 +770,7 @@ async fn archive_of_a_closed_session(env: Env) -> anyhow::Result<()> {
             disabled: false,
         })
         .await?;
-    let foreign = s
-        .login_with("segreteria-altrove", foreign_password)
-        .await?;
+    let foreign = s.login_with("segreteria-altrove", foreign_password).await?;
     let hits = s.get_ok("/api/archive/sessions", &foreign).await?;
     ensure!(hits.as_array().is_some_and(Vec::is_empty), "{hits}");
     let reply = s
@@ -782,7 +819,12 @@ async fn archive_of_a_closed_session(env: Env) -> anyhow::Result<()> {
         .api
         .get(&format!("/api/access-log?session={id}"), Some(&foreign))
         .await?;
-    expect_error(&reply, 403, "forbidden", "another clerk reading the access log")?;
+    expect_error(
+        &reply,
+        403,
+        "forbidden",
+        "another clerk reading the access log",
+    )?;
     let log = access_log(&s, &seg, &id).await?;
     ensure!(
         count(&log, "view", "record", "segreteria") == 1
@@ -801,7 +843,9 @@ async fn archive_of_a_closed_session(env: Env) -> anyhow::Result<()> {
     ensure!(
         log.iter().any(|e| e["action"] == "download"
             && e["object"] == "preservation.mp4"
-            && e["detail"].as_str().is_some_and(|d| d.contains("bytes=10-19"))),
+            && e["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("bytes=10-19"))),
         "the staff-token request is logged with its range: {log:#?}"
     );
     ensure!(
@@ -809,7 +853,10 @@ async fn archive_of_a_closed_session(env: Env) -> anyhow::Result<()> {
         "refused requests are not accesses: {log:#?}"
     );
     let admin_log = access_log(&s, &admin, &id).await?;
-    ensure!(admin_log.len() == log.len(), "the administrator reads it too");
+    ensure!(
+        admin_log.len() == log.len(),
+        "the administrator reads it too"
+    );
     let all = s.get_ok("/api/access-log", &seg).await?;
     ensure!(
         all.as_array().map(Vec::len) == Some(log.len()),
@@ -817,7 +864,10 @@ async fn archive_of_a_closed_session(env: Env) -> anyhow::Result<()> {
     );
 
     // A logout stops the clerk's media URLs.
-    let reply = s.api.post("/api/auth/logout", Some(&clerk), &json!({})).await?;
+    let reply = s
+        .api
+        .post("/api/auth/logout", Some(&clerk), &json!({}))
+        .await?;
     ensure!(reply.status == 204, "logout: {reply}");
     let after = raw_get(s.addr(), &url, &[("Range", "bytes=0-9")]).await?;
     expect_raw_error(&after, 401, "token_revoked", "a media URL after the logout")?;
@@ -832,11 +882,18 @@ async fn archive_of_a_closed_session(env: Env) -> anyhow::Result<()> {
     );
     let masters: Vec<String> = status["working_masters"]
         .as_array()
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default();
     ensure!(
         masters.contains(&"p9-microphone.webm".to_owned())
-            && !masters.iter().any(|m| m == "preservation.mp4" || m.starts_with("chapters")),
+            && !masters
+                .iter()
+                .any(|m| m == "preservation.mp4" || m.starts_with("chapters")),
         "{masters:?}"
     );
     let delete = format!("/api/sessions/{id}/retention/delete");
@@ -921,9 +978,7 @@ async fn archive_of_a_closed_session(env: Env) -> anyhow::Result<()> {
         "the reason and the files with their SHA-256: {detail}"
     );
     // The record stays: attendance, votes, the copy.
-    let votes = s
-        .get_ok(&format!("/api/sessions/{id}/votes"), &seg)
-        .await?;
+    let votes = s.get_ok(&format!("/api/sessions/{id}/votes"), &seg).await?;
     ensure!(votes.as_array().map(Vec::len) == Some(1), "{votes}");
     let attendance = s
         .get_ok(&format!("/api/sessions/{id}/attendance"), &seg)

@@ -91,14 +91,13 @@ impl Store {
 
     /// How far `session_id`'s package got in the delivery outbox.
     pub async fn delivery_state(&self, session_id: &str) -> Result<DeliveryState, StoreError> {
-        let Some(version) = sqlx::query(
-            "SELECT MAX(package_version) AS v FROM deliveries WHERE session_id = $1",
-        )
-        .bind(session_id)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(StoreError::from)
-        .and_then(|r| opt_int(&r, "v"))?
+        let Some(version) =
+            sqlx::query("SELECT MAX(package_version) AS v FROM deliveries WHERE session_id = $1")
+                .bind(session_id)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(StoreError::from)
+                .and_then(|r| opt_int(&r, "v"))?
         else {
             return Ok(DeliveryState::default());
         };

@@ -163,10 +163,7 @@ pub async fn mint(
     };
     log_access(&shared, &staff, &id, action, &req.file, String::new()).await?;
     Ok(Json(MediaLink {
-        url: format!(
-            "/api/sessions/{}/media/{}?token={token}",
-            id, req.file
-        ),
+        url: format!("/api/sessions/{}/media/{}?token={token}", id, req.file),
         expires_at: rfc3339((now + ttl) * 1000),
         token,
     }))
@@ -328,7 +325,9 @@ async fn check_media_token(
         ));
     }
     if account.ente_id != claims.ente || !READERS.contains(&account.role) {
-        return Err(ApiError::forbidden("the account may no longer read recordings"));
+        return Err(ApiError::forbidden(
+            "the account may no longer read recordings",
+        ));
     }
     let record = shared
         .store

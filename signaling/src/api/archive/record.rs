@@ -177,7 +177,15 @@ pub async fn record(
         participants,
         recording,
     };
-    log_access(&shared, &staff, &id, AccessAction::View, "record", String::new()).await?;
+    log_access(
+        &shared,
+        &staff,
+        &id,
+        AccessAction::View,
+        "record",
+        String::new(),
+    )
+    .await?;
     Ok(Json(view))
 }
 
@@ -320,7 +328,11 @@ fn name_of(people: &[SessionParticipant], id: &str) -> String {
 
 /// The votes with names: ballots from the votes table, the present at the opening of
 /// each vote from the log (the n-th `vote_opened` is vote n: one vote at a time).
-pub fn vote_views(log: &[Entry], votes: &[VoteRecord], people: &[SessionParticipant]) -> Vec<VoteView> {
+pub fn vote_views(
+    log: &[Entry],
+    votes: &[VoteRecord],
+    people: &[SessionParticipant],
+) -> Vec<VoteView> {
     let present: Vec<Vec<String>> = log
         .iter()
         .filter(|e| e.kind == "vote_opened")
@@ -328,7 +340,12 @@ pub fn vote_views(log: &[Entry], votes: &[VoteRecord], people: &[SessionParticip
             e.data
                 .get("present")
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
                 .unwrap_or_default()
         })
         .collect();
@@ -452,7 +469,11 @@ mod tests {
             entry(5, "item_opened", json!({"item": 1})),
             entry(6, "art78_out", json!({"participant": "a1", "item": 1})),
             entry(7, "checked_in", json!({"participant": "a2"})),
-            entry(8, "vote_opened", json!({"item": 1, "present": ["sindaco", "a2"]})),
+            entry(
+                8,
+                "vote_opened",
+                json!({"item": 1, "present": ["sindaco", "a2"]}),
+            ),
             entry(9, "disconnected", json!({"participant": "sindaco"})),
             entry(10, "art78_back", json!({"participant": "a1"})),
             entry(11, "item_opened", json!({"item": 2})),
@@ -502,7 +523,9 @@ mod tests {
         assert_eq!(v[0].non_votanti, vec!["Carlo Verdi"]);
         let e = events(&log, &people);
         assert_eq!(
-            e.iter().map(|e| (e.kind.as_str(), e.name.as_deref())).collect::<Vec<_>>(),
+            e.iter()
+                .map(|e| (e.kind.as_str(), e.name.as_deref()))
+                .collect::<Vec<_>>(),
             vec![
                 ("art78_out", Some("Anna Bianchi")),
                 ("disconnected", Some("Maria Rossi")),

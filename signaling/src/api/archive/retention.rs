@@ -223,7 +223,10 @@ fn refusal(code: &str) -> ApiError {
             "preservation_copy_missing",
             "the preservation copy is missing: the working masters are the only recording",
         ),
-        _ => ("nothing_to_delete", "there are no working masters to delete"),
+        _ => (
+            "nothing_to_delete",
+            "there are no working masters to delete",
+        ),
     };
     ApiError::conflict(code, message)
 }

@@ -67,7 +67,11 @@ pub async fn search(
     let organs = shared.store.list_organs(&ente).await?;
     let mut sessions = Vec::new();
     for organ in &organs {
-        if query.organ.as_deref().is_some_and(|o| !o.is_empty() && o != organ.id) {
+        if query
+            .organ
+            .as_deref()
+            .is_some_and(|o| !o.is_empty() && o != organ.id)
+        {
             continue;
         }
         for s in shared.store.list_sessions(Some(&organ.id)).await? {
@@ -102,7 +106,10 @@ pub async fn search(
             Vec::new()
         } else {
             let names = people.remove(&session.id).unwrap_or_default();
-            let found: Vec<String> = names.into_iter().filter(|n| fold(n).contains(&person)).collect();
+            let found: Vec<String> = names
+                .into_iter()
+                .filter(|n| fold(n).contains(&person))
+                .collect();
             if found.is_empty() {
                 continue;
             }
@@ -200,18 +207,25 @@ mod tests {
 
     #[test]
     fn words_match_items_without_case_or_accents() {
-        let got = match_text("Giunta del 12 marzo", &items(), &words("ESEGUIBILITA piano"))
-            .expect("matches");
+        let got = match_text(
+            "Giunta del 12 marzo",
+            &items(),
+            &words("ESEGUIBILITA piano"),
+        )
+        .expect("matches");
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].number, 2);
         // A word of the title and one of an item.
-        let got = match_text("Giunta del 12 marzo", &items(), &words("marzo bilancio"))
-            .expect("matches");
+        let got =
+            match_text("Giunta del 12 marzo", &items(), &words("marzo bilancio")).expect("matches");
         assert_eq!(got.iter().map(|i| i.number).collect::<Vec<_>>(), vec![1]);
         // Words spread over two items match no single item.
         assert!(match_text("Giunta", &items(), &words("bilancio opere")).is_none());
         // Only the title: the session matches, no item.
-        assert_eq!(match_text("Giunta di marzo", &items(), &words("marzo")), Some(vec![]));
+        assert_eq!(
+            match_text("Giunta di marzo", &items(), &words("marzo")),
+            Some(vec![])
+        );
         assert_eq!(match_text("x", &items(), &[]).map(|v| v.len()), Some(2));
     }
 
