@@ -72,8 +72,14 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/api/archive/sessions", get(archive::search::search))
         .route("/api/archive/sessions/{id}", get(archive::record::record))
         .route("/api/sessions/{id}/media-token", post(archive::media::mint))
-        .route("/api/sessions/{id}/media/{file}", get(archive::media::serve))
-        .route("/api/sessions/{id}/retention", get(archive::retention::status))
+        .route(
+            "/api/sessions/{id}/media/{file}",
+            get(archive::media::serve),
+        )
+        .route(
+            "/api/sessions/{id}/retention",
+            get(archive::retention::status),
+        )
         .route(
             "/api/sessions/{id}/retention/delete",
             post(archive::retention::delete),
