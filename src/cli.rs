@@ -147,6 +147,9 @@ struct ServeArgs {
     /// PEM private key for HTTPS.
     #[arg(long, env = "SEDUTA_TLS_KEY")]
     tls_key: Option<PathBuf>,
+    /// Seconds between checks of the certificate files (reloaded without a restart).
+    #[arg(long, env = "SEDUTA_TLS_RELOAD_SECS")]
+    tls_reload_secs: Option<u64>,
     /// Verify tokens with this PEM public key instead of the HS256 secret.
     #[arg(long, env = "SEDUTA_JWT_PUBLIC_KEY")]
     jwt_public_key: Option<PathBuf>,
@@ -272,6 +275,9 @@ fn serve_config(args: &ServeArgs) -> anyhow::Result<Config> {
     }
     if args.tls_cert.is_some() {
         config.tls_cert = args.tls_cert.clone();
+    }
+    if let Some(v) = args.tls_reload_secs {
+        config.tls_reload_secs = v;
     }
     if args.tls_key.is_some() {
         config.tls_key = args.tls_key.clone();

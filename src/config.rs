@@ -28,6 +28,9 @@ pub struct Config {
     pub tls_cert: Option<PathBuf>,
     /// PEM private key.
     pub tls_key: Option<PathBuf>,
+    /// Seconds between checks of the certificate files: a renewed pair is served to
+    /// new connections without a restart (also at `SIGHUP`).
+    pub tls_reload_secs: u64,
     /// Where the server keeps its state: the generated token secret and, unless
     /// `database_url` is set, the SQLite database `seduta.db`.
     pub data_dir: PathBuf,
@@ -81,6 +84,7 @@ impl Default for Config {
             allowed_origins: Vec::new(),
             tls_cert: None,
             tls_key: None,
+            tls_reload_secs: 30,
             data_dir: PathBuf::from("seduta-data"),
             database_url: None,
             staff_session_hours: 10,

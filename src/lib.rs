@@ -26,4 +26,5 @@
 pub mod config;
 pub mod demo;
 pub mod server;
+mod tls;
 mod web;

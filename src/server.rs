@@ -14,6 +14,7 @@ use seduta_signaling::{ControlPlane, RecordingFinished, Signaling, SignalingConf
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
+use crate::tls::CertificateWatch;
 
 /// A running server.
 pub struct Server {
@@ -30,6 +31,7 @@ pub struct Server {
     store: Store,
     handle: axum_server::Handle<SocketAddr>,
     task: JoinHandle<std::io::Result<()>>,
+    tls_watch: Option<JoinHandle<()>>,
     delivery: Option<seduta_signaling::package::WorkerHandle>,
     packages: Packages,
 }
@@ -71,6 +73,9 @@ impl Server {
     /// worker (an attempt in flight keeps its lease and is taken up again later),
     /// and waits.
     pub async fn shutdown(self) {
+        if let Some(watch) = &self.tls_watch {
+            watch.abort();
+        }
         self.handle.graceful_shutdown(Some(Duration::from_secs(2)));
         let _ = self.task.await;
         if let Some(worker) = self.delivery {
@@ -200,6 +205,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
     let handle = axum_server::Handle::new();
     let service = app.into_make_service();
 
+    let mut tls_watch = None;
     let (tls, task) = match &tls_files {
         Some((cert, key)) => {
             let rustls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
@@ -211,6 +217,10 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
                         key.display()
                     )
                 })?;
+            let watch = CertificateWatch::new(rustls.clone(), cert, key);
+            tls_watch = Some(tokio::spawn(
+                watch.run(Duration::from_secs(config.tls_reload_secs)),
+            ));
             let server = axum_server::from_tcp_rustls(listener, rustls)?.handle(handle.clone());
             (true, tokio::spawn(server.serve(service)))
         }
@@ -230,6 +240,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         store,
         handle,
         task,
+        tls_watch,
         delivery,
         packages,
     })
