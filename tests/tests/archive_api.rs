@@ -576,6 +576,14 @@ async fn archive_of_a_closed_session(env: Env) -> anyhow::Result<()> {
         "{}",
         rec["recording"]
     );
+    // No microphone track of a participant here: no speaker spans, said so.
+    let speakers = s
+        .get_ok(&format!("/api/archive/sessions/{id}/speakers"), &clerk)
+        .await?;
+    ensure!(
+        speakers["available"] == false && speakers["reason"].is_string(),
+        "{speakers}"
+    );
     // The segretario may view too; the administrator may not.
     s.get_ok(&format!("/api/archive/sessions/{id}"), &seg)
         .await?;

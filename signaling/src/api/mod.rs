@@ -71,6 +71,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/api/sessions/{id}/recording", get(recording::report))
         .route("/api/archive/sessions", get(archive::search::search))
         .route("/api/archive/sessions/{id}", get(archive::record::record))
+        .route(
+            "/api/archive/sessions/{id}/speakers",
+            get(archive::speakers::speakers),
+        )
         .route("/api/sessions/{id}/media-token", post(archive::media::mint))
         .route(
             "/api/sessions/{id}/media/{file}",

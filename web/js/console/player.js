@@ -83,7 +83,7 @@ export function playerCard(sessionId, recording, ctx) {
     h("h3", null, t("player.chapters")),
     nav.length ? chapterList(nav, "chapters") : h("p", { class: "muted" }, t("player.no_chapters")),
     h("h3", null, t("player.speakers")),
-    speakers.length ? chapterList(speakers, "speakers") : h("p", { class: "muted", testid: "no-speakers" }, t("player.no_speakers")),
+    speakers.length ? chapterList(speakers, "speakers") : speakerSpans(sessionId, jump),
     h("p", { class: "muted small" }, t("player.logged")),
   );
   return card;
@@ -100,4 +100,26 @@ export async function downloadFile(sessionId, file, ctx) {
   } catch (e) {
     ctx.error(apiErrorText(e));
   }
+}
+
+// Microphone activity per participant (GET /api/archive/sessions/{id}/speakers),
+// derived from each person's own microphone track on the server's first request.
+function speakerSpans(sessionId, jump) {
+  const body = h("div", { testid: "speakers" }, h("p", { class: "muted" }, t("player.speakers.loading")));
+  api("GET", `/api/archive/sessions/${encodeURIComponent(sessionId)}/speakers`).then((report) => {
+    if (!report.available || report.speakers.length === 0) {
+      body.replaceChildren(h("p", { class: "muted", testid: "no-speakers", "data-reason": report.reason ?? "" }, t("player.no_speakers")));
+      return;
+    }
+    body.replaceChildren(
+      h("p", { class: "muted small" }, t("player.speakers.method", { db: report.threshold_db })),
+      ...report.speakers.map((sp) => h("details", { class: "speaker", testid: `speaker-${sp.participant}` },
+        h("summary", null, sp.name, sp.role === "room" ? ` (${t("player.speakers.room")})` : "", " — ",
+          t("player.speakers.count", { n: sp.spans.length })),
+        h("ol", { class: "chapters" }, sp.spans.map((span) => h("li", null,
+          h("button", { type: "button", class: "link chapter", "data-start-ms": String(span.start_ms), onclick: () => jump(span.start_ms) },
+            h("span", { class: "chapter-time" }, `${clockText(span.start_ms)}–${clockText(span.end_ms)}`))))))),
+    );
+  }).catch(() => body.replaceChildren(h("p", { class: "muted", testid: "no-speakers" }, t("player.no_speakers"))));
+  return body;
 }

@@ -159,28 +159,29 @@ function packageCard(id, ctx) {
 }
 
 function packageView(id, pkg, ctx) {
-  const version = pkg?.version ?? pkg?.current_version ?? pkg?.versions?.at?.(-1)?.version;
-  const signatures = pkg?.signatures ?? [];
-  const deliveries = pkg?.deliveries ?? [];
+  const versions = pkg?.versions ?? [];
+  if (!pkg?.enabled || versions.length === 0) return [h("p", { class: "muted", testid: "package-none" }, t("package.none"))];
   const out = [];
-  if (version !== undefined) {
-    const zip = `/api/sessions/${enc(id)}/package/v${version}.zip`;
-    const button = h("button", { type: "button", testid: "package-download" }, t("package.download"));
-    button.addEventListener("click", () => downloadWithToken(zip, `${id}-v${version}.zip`, ctx));
-    out.push(h("p", null, t("package.version", { n: version }), " ", button));
-  }
+  out.push(h("ul", { class: "plain", testid: "package-versions" }, versions.map((v) => {
+    const button = h("button", { type: "button", class: "small", testid: `package-download-${v.version}` }, t("package.download"));
+    button.addEventListener("click", () => downloadWithToken(v.download, v.zip, ctx));
+    return h("li", { "data-version": String(v.version) },
+      h("strong", null, t("package.version", { n: v.version })), ` — ${v.built_at} — `, button,
+      v.deliveries.length
+        ? h("ul", { class: "plain", testid: `package-deliveries-${v.version}` }, v.deliveries.map((d) => h("li", { "data-state": d.state },
+            [d.sink, t(`package.delivery.${d.state}`), d.delivered_at, d.last_error_code].filter((x) => x).join(" — "))))
+        : h("div", { class: "muted small" }, t("package.deliveries.none")));
+  })));
   out.push(h("h3", null, t("package.signatures")));
-  out.push(signatures.length
-    ? h("ul", { class: "plain", testid: "package-signatures" }, signatures.map((sg) => h("li", null,
-        [sg.file, sg.signer?.common_name ?? sg.signer_name ?? sg.signer ?? sg.role, sg.signing_time ?? sg.signed_at, sg.status ?? sg.state]
-          .filter((x) => x !== undefined && x !== null && typeof x !== "object").join(" — "))))
+  const toSign = pkg.to_sign ?? [];
+  out.push(toSign.length
+    ? h("ul", { class: "plain", testid: "package-to-sign" }, toSign.flatMap((f) => f.signers.map((sg) => h("li", { "data-received": String(sg.received) },
+        `${f.file} — ${sg.name} (${sg.role}): `, h("strong", null, t(sg.received ? "package.signed" : "package.unsigned"))))))
     : h("p", { class: "muted" }, t("package.signatures.none")));
-  out.push(h("h3", null, t("package.deliveries")));
-  out.push(deliveries.length
-    ? h("ul", { class: "plain", testid: "package-deliveries" }, deliveries.map((d) => h("li", { "data-state": d.state ?? null },
-        [d.sink, d.state, d.delivered_at_ms ? dateTimeText(d.delivered_at_ms) : d.delivered_at, d.last_error_code]
-          .filter((x) => x !== undefined && x !== null && x !== "").join(" — "))))
-    : h("p", { class: "muted" }, t("package.deliveries.none")));
+  if ((pkg.signatures ?? []).length) {
+    out.push(h("ul", { class: "plain small", testid: "package-signatures" }, pkg.signatures.map((sg) => h("li", null,
+      [sg.signature_file, sg.signer_cn, sg.signing_time ? dateTimeText(sg.signing_time) : null, sg.verdict].filter((x) => x).join(" — ")))));
+  }
   return out;
 }
 

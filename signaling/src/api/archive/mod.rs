@@ -11,6 +11,7 @@ pub mod media;
 pub mod record;
 pub mod retention;
 pub mod search;
+pub mod speakers;
 
 use super::ApiError;
 use super::extract::Staff;

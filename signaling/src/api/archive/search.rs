@@ -158,11 +158,15 @@ fn match_text(title: &str, items: &[AgendaItem], words: &[String]) -> Option<Vec
     let title = fold(title);
     let folded: Vec<String> = items.iter().map(|i| fold(&i.subject)).collect();
     let in_title = |w: &String| title.contains(w.as_str());
-    // An item matches when every word not in the title is in its subject.
+    // An item matches when every word not in the title is in its subject, and one
+    // word at least is.
     let matched: Vec<AgendaItem> = items
         .iter()
         .zip(&folded)
-        .filter(|(_, s)| words.iter().all(|w| in_title(w) || s.contains(w.as_str())))
+        .filter(|(_, s)| {
+            words.iter().all(|w| in_title(w) || s.contains(w.as_str()))
+                && words.iter().any(|w| s.contains(w.as_str()))
+        })
         .map(|(i, _)| i.clone())
         .collect();
     if !matched.is_empty() || words.iter().all(in_title) {
