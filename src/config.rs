@@ -56,6 +56,8 @@ pub struct Config {
     pub join_timeout_secs: u64,
     /// Log as JSON lines instead of text.
     pub log_json: bool,
+    /// Bearer token of the Prometheus scraper for `GET /metrics`; unset: no metrics.
+    pub metrics_token: Option<String>,
     /// Make each closed session's preservation copy (MP4, H.264 High, FLAC) in the
     /// background.
     pub preservation: bool,
@@ -97,6 +99,7 @@ impl Default for Config {
             reconnect_grace_secs: 30,
             join_timeout_secs: 10,
             log_json: false,
+            metrics_token: None,
             preservation: true,
             preservation_threads: 0,
             package: Default::default(),
