@@ -162,6 +162,9 @@ struct ServeArgs {
     /// Log JSON lines.
     #[arg(long, env = "SEDUTA_LOG_JSON")]
     log_json: bool,
+    /// Serve Prometheus metrics at /metrics to requests with this bearer token.
+    #[arg(long, env = "SEDUTA_METRICS_TOKEN", hide_env_values = true)]
+    metrics_token: Option<String>,
     /// Seconds a lost participant keeps its place.
     #[arg(long, env = "SEDUTA_RECONNECT_GRACE_SECS")]
     reconnect_grace_secs: Option<u64>,
@@ -293,6 +296,9 @@ fn serve_config(args: &ServeArgs) -> anyhow::Result<Config> {
     }
     if args.log_json {
         config.log_json = true;
+    }
+    if args.metrics_token.is_some() {
+        config.metrics_token = args.metrics_token.clone();
     }
     if let Some(v) = args.reconnect_grace_secs {
         config.reconnect_grace_secs = v;

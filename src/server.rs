@@ -184,6 +184,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
                 .collect(),
             recordings_dir: Some(recordings_dir),
             on_recording_finished,
+            metrics_token: config.metrics_token.clone(),
             packages: Some(packages.clone()),
             retention_years: config.retention_years,
             ..SignalingConfig::default()

@@ -155,8 +155,12 @@ impl Room {
         let mid = t.mid;
         if let Some(peer) = p.publisher.as_mut() {
             peer.with(|rtc| {
-                if let Some(mut writer) = rtc.writer(mid) {
-                    let _ = writer.request_keyframe(rid, KeyframeRequestKind::Pli);
+                if let Some(mut writer) = rtc.writer(mid)
+                    && writer
+                        .request_keyframe(rid, KeyframeRequestKind::Pli)
+                        .is_ok()
+                {
+                    crate::traffic::keyframe_request_out();
                 }
             });
         }

@@ -314,6 +314,7 @@ impl Room {
                 self.peer_state(i, PeerRole::Subscriber, PeerState::Connected, None, events)
             }
             Event::KeyframeRequest(req) => {
+                crate::traffic::keyframe_request_in();
                 let p = &self.participants[i];
                 let Some(out) = p.outs.iter().find(|o| o.state == OutState::Open(req.mid)) else {
                     return;

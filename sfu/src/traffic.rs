@@ -1,6 +1,6 @@
 //! Process-wide traffic counters of the media loop, for measurement (`seduta loadtest`,
-//! benchmarks). Relaxed atomic additions on the UDP path; nothing reads them in the
-//! SFU itself. ICE-TCP traffic is not counted.
+//! benchmarks) and the Prometheus metrics. Relaxed atomic additions on the UDP path;
+//! nothing reads them in the SFU itself. ICE-TCP traffic is not counted.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -13,6 +13,8 @@ static RTP_OUT_PACKETS: AtomicU64 = AtomicU64::new(0);
 static RTP_OUT_BYTES: AtomicU64 = AtomicU64::new(0);
 static RTP_OUT_PADDED: AtomicU64 = AtomicU64::new(0);
 static UDP_SEND_FAILURES: AtomicU64 = AtomicU64::new(0);
+static KEYFRAME_REQUESTS_IN: AtomicU64 = AtomicU64::new(0);
+static KEYFRAME_REQUESTS_OUT: AtomicU64 = AtomicU64::new(0);
 
 /// Totals since the process started, summed over every SFU in the process.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -35,6 +37,10 @@ pub struct Traffic {
     pub rtp_out_padded: u64,
     /// Datagrams the socket refused (a full buffer drops them, as the network would).
     pub udp_send_failures: u64,
+    /// Keyframe requests (PLI/FIR) received from subscribers.
+    pub keyframe_requests_in: u64,
+    /// Keyframe requests (PLI) sent to publishers, after throttling.
+    pub keyframe_requests_out: u64,
 }
 
 impl Traffic {
@@ -50,6 +56,8 @@ impl Traffic {
             rtp_out_bytes: RTP_OUT_BYTES.load(Relaxed),
             rtp_out_padded: RTP_OUT_PADDED.load(Relaxed),
             udp_send_failures: UDP_SEND_FAILURES.load(Relaxed),
+            keyframe_requests_in: KEYFRAME_REQUESTS_IN.load(Relaxed),
+            keyframe_requests_out: KEYFRAME_REQUESTS_OUT.load(Relaxed),
         }
     }
 
@@ -67,6 +75,12 @@ impl Traffic {
             udp_send_failures: self
                 .udp_send_failures
                 .saturating_sub(earlier.udp_send_failures),
+            keyframe_requests_in: self
+                .keyframe_requests_in
+                .saturating_sub(earlier.keyframe_requests_in),
+            keyframe_requests_out: self
+                .keyframe_requests_out
+                .saturating_sub(earlier.keyframe_requests_out),
         }
     }
 }
@@ -74,6 +88,16 @@ impl Traffic {
 /// Whether a datagram is RTP: version 2, and not an RTCP packet type (192..=223).
 fn is_rtp(bytes: &[u8]) -> bool {
     matches!(bytes, [first, second, ..] if first >> 6 == 2 && !(192..=223).contains(second))
+}
+
+/// Counts a keyframe request from a subscriber.
+pub(crate) fn keyframe_request_in() {
+    KEYFRAME_REQUESTS_IN.fetch_add(1, Relaxed);
+}
+
+/// Counts a keyframe request sent to a publisher.
+pub(crate) fn keyframe_request_out() {
+    KEYFRAME_REQUESTS_OUT.fetch_add(1, Relaxed);
 }
 
 /// Counts one received datagram.

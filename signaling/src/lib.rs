@@ -44,6 +44,7 @@ pub mod attendance;
 pub mod auth;
 pub mod clock;
 pub mod meeting;
+pub mod metrics;
 pub mod package;
 pub mod preservation;
 pub mod protocol;
@@ -90,6 +91,9 @@ pub struct SignalingConfig {
     /// Told when a session's recording has stopped (at the close), with what was
     /// recorded: where the preservation copy is started from.
     pub on_recording_finished: Option<Arc<dyn RecordingFinished>>,
+    /// The bearer token a Prometheus scraper sends to `GET /metrics`; `None`: the
+    /// endpoint answers 404 (metrics are off).
+    pub metrics_token: Option<String>,
     /// Years after the close before a session's working masters may be deleted under
     /// the retention procedure (and only once its package has been delivered; see
     /// `docs/archive-ui.md`). 0: right after the delivery.
@@ -109,6 +113,7 @@ impl Default for SignalingConfig {
             allowed_origins: Vec::new(),
             recordings_dir: None,
             on_recording_finished: None,
+            metrics_token: None,
             retention_years: api::DEFAULT_RETENTION_YEARS,
             packages: None,
         }
@@ -140,6 +145,7 @@ pub(crate) struct Shared {
     staff_tokens: auth::StaffTokens,
     public_url: String,
     logins: api::LoginThrottle,
+    metrics: metrics::Metrics,
 }
 
 /// The running signaling service.
@@ -157,6 +163,7 @@ impl Signaling {
         events: mpsc::UnboundedReceiver<SfuEvent>,
         control: ControlPlane,
     ) -> Self {
+        let metrics = metrics::Metrics::new();
         let hub = Hub::spawn(
             sfu.clone(),
             events,
@@ -169,6 +176,7 @@ impl Signaling {
                 dir: config.recordings_dir.clone(),
                 on_finished: config.on_recording_finished.clone(),
             },
+            metrics.clone(),
         );
         Self {
             shared: Arc::new(Shared {
@@ -181,6 +189,7 @@ impl Signaling {
                 staff_tokens: control.staff_tokens,
                 public_url: control.public_url,
                 logins: api::LoginThrottle::default(),
+                metrics,
             }),
         }
     }

@@ -19,6 +19,8 @@ use super::host::{Gate, MeetingHost};
 mod meeting;
 #[path = "recording.rs"]
 mod recording;
+#[path = "hub_stats.rs"]
+mod stats;
 
 pub use meeting::ActionError;
 pub use recording::{RecordingFinished, RecordingSetup, StoppedRecording};
@@ -81,6 +83,11 @@ pub enum HubCommand {
         session: String,
         /// The answer.
         reply: oneshot::Sender<Result<Option<MeetingView>, ActionError>>,
+    },
+    /// A snapshot for the metrics.
+    Stats {
+        /// The answer.
+        reply: oneshot::Sender<crate::metrics::HubStats>,
     },
     /// The invitation `jti` was revoked: its holder, if connected, is removed.
     Revoke {
@@ -145,6 +152,9 @@ pub struct Hub {
     /// Recordings stopped for a close that has not taken effect yet: the hook hears of
     /// them once the log is sealed.
     stopped_recordings: HashMap<String, StoppedRecording>,
+    /// When each joining participant joined, until their first media peer connects.
+    join_clock: HashMap<(String, String), std::time::Instant>,
+    metrics: crate::metrics::Metrics,
     store: Store,
     sfu: SfuHandle,
     timing: HubTiming,
@@ -159,6 +169,7 @@ impl Hub {
         timing: HubTiming,
         store: Store,
         recording: RecordingSetup,
+        metrics: crate::metrics::Metrics,
     ) -> HubSender {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let mut hub = Hub {
@@ -171,6 +182,8 @@ impl Hub {
             recording,
             active_recordings: HashMap::new(),
             stopped_recordings: HashMap::new(),
+            join_clock: HashMap::new(),
+            metrics,
             store,
             sfu,
             timing,
@@ -221,6 +234,7 @@ impl Hub {
                 let room = self.rooms.entry(session.clone()).or_default();
                 let outputs = room.handle(RoomInput::Join { conn, claims });
                 self.carry_out(&session, outputs).await;
+                self.join_started(&session, &who);
                 self.meeting_joined(&session, &who, role).await;
                 let _ = reply.send(());
             }
@@ -276,6 +290,9 @@ impl Hub {
                         .map(|h| h.view(self.rooms.get(&session)))
                 });
                 let _ = reply.send(result);
+            }
+            HubCommand::Stats { reply } => {
+                let _ = reply.send(self.stats());
             }
             HubCommand::Revoke { session, jti } => self.revoke(&session, &jti).await,
             HubCommand::Reload { session } => self.reload(&session).await,
@@ -454,6 +471,13 @@ impl Hub {
                 reason,
             } => {
                 debug!(?peer, ?state, "peer state");
+                match state {
+                    seduta_sfu::PeerState::Connected => {
+                        self.media_connected(&room.0, &participant.0)
+                    }
+                    seduta_sfu::PeerState::Closed => self.join_abandoned(&room.0, &participant.0),
+                    _ => {}
+                }
                 if state == seduta_sfu::PeerState::Closed && reason.is_some() {
                     // A lost media connection is a disconnection for the meeting too.
                     self.meeting_media_lost(&room.0, &participant.0).await;
@@ -482,14 +506,17 @@ impl Hub {
                 participant,
                 track,
                 layer,
-            } => self.send_to(
-                &room.0,
-                &participant.0,
-                ServerMessage::LayerChanged {
-                    track: track.0,
-                    layer,
-                },
-            ),
+            } => {
+                self.metrics.layer_switched();
+                self.send_to(
+                    &room.0,
+                    &participant.0,
+                    ServerMessage::LayerChanged {
+                        track: track.0,
+                        layer,
+                    },
+                )
+            }
             SfuEvent::QualityChanged {
                 room,
                 participant,

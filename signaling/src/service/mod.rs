@@ -6,6 +6,7 @@ pub(crate) mod host;
 mod hub;
 // pub(crate) only so that lib.rs can re-export `parse` for the fuzz targets.
 pub(crate) mod inbound;
+mod probes;
 mod rate_limit;
 mod router;
 mod whip;

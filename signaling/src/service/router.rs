@@ -16,12 +16,15 @@ const HARD_FRAME_LIMIT: usize = 4 * 1024 * 1024;
 /// Longest accepted session id in a URL.
 const MAX_SESSION_ID: usize = 128;
 
-/// The signaling routes: `GET /ws/{session}`, `GET /healthz` and WHIP ingest
-/// (`/whip/{session}`).
+/// The signaling routes: `GET /ws/{session}`, the probes (`/healthz`, `/livez`,
+/// `/readyz`), `GET /metrics` and WHIP ingest (`/whip/{session}`).
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/ws/{session}", get(ws))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/livez", get(super::probes::livez))
+        .route("/readyz", get(super::probes::readyz))
+        .route("/metrics", get(super::probes::metrics))
         .with_state(shared.clone())
         .merge(super::whip::routes(shared))
 }

@@ -145,6 +145,12 @@ impl Store {
         self.backend
     }
 
+    /// Whether the database answers (the readiness probe).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").fetch_one(&self.pool).await?;
+        Ok(())
+    }
+
     /// Closes every connection of the pool (all clones of this store), waiting for
     /// those in use to be returned.
     pub async fn close(&self) {

@@ -1,0 +1,83 @@
+//! What operators' tools ask: `GET /livez` (the process answers), `GET /readyz` (the
+//! hub answers and the database is reachable: send traffic here) and `GET /metrics`
+//! (Prometheus, with the configured bearer token).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tokio::sync::oneshot;
+use tracing::warn;
+
+use super::HubCommand;
+use crate::Shared;
+use crate::metrics::{HubStats, render};
+
+/// How long a probe waits for the hub or the database.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// `GET /livez`.
+pub async fn livez() -> &'static str {
+    "ok"
+}
+
+/// `GET /readyz`: 200 when the hub and the database answer, 503 otherwise.
+pub async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
+    let hub = hub_stats(&shared).await.is_some();
+    let db = matches!(
+        tokio::time::timeout(PROBE_TIMEOUT, shared.store.ping()).await,
+        Ok(Ok(()))
+    );
+    if hub && db {
+        return (StatusCode::OK, "ready").into_response();
+    }
+    let what = match (hub, db) {
+        (false, false) => "not ready: hub, database",
+        (false, true) => "not ready: hub",
+        _ => "not ready: database",
+    };
+    (StatusCode::SERVICE_UNAVAILABLE, what).into_response()
+}
+
+/// `GET /metrics`: the text exposition, for a request with the scraper's token.
+pub async fn metrics(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let Some(token) = shared.config.metrics_token.as_deref() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let sent = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if !sent.is_some_and(|s| constant_time_eq(s.as_bytes(), token.as_bytes())) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+        )
+            .into_response();
+    }
+    let Some(stats) = hub_stats(&shared).await else {
+        warn!("the hub did not answer a metrics scrape");
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    };
+    let body = render(&shared.metrics, &stats, &seduta_sfu::Traffic::now());
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
+}
+
+async fn hub_stats(shared: &Shared) -> Option<HubStats> {
+    let (reply, answer) = oneshot::channel();
+    shared.hub.send(HubCommand::Stats { reply }).ok()?;
+    tokio::time::timeout(PROBE_TIMEOUT, answer).await.ok()?.ok()
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
