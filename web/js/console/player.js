@@ -76,7 +76,7 @@ export function playerCard(sessionId, recording, ctx) {
       }, h("span", { class: "chapter-time" }, clockText(c.start_ms)), " ", c.title),
       c.end_label ? h("span", { class: "muted small" }, ` — ${c.end_label}`) : null,
     )));
-  card.append(
+  card.append(...[
     audio ? h("p", { class: "muted", testid: "player-audio-only" }, t("player.audio_only")) : null,
     start,
     media,
@@ -85,7 +85,7 @@ export function playerCard(sessionId, recording, ctx) {
     h("h3", null, t("player.speakers")),
     speakers.length ? chapterList(speakers, "speakers") : speakerSpans(sessionId, jump),
     h("p", { class: "muted small" }, t("player.logged")),
-  );
+  ].filter((n) => n !== null));
   return card;
 }
 

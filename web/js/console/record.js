@@ -60,7 +60,7 @@ function facts(rec) {
 
 function agendaCard(agenda) {
   return h("section", { class: "card" }, h("h2", null, t("record.agenda")),
-    h("ol", { class: "plain", testid: "record-agenda" }, agenda.map((i) =>
+    h("ul", { class: "plain bare", testid: "record-agenda" }, agenda.map((i) =>
       h("li", null, t("archive.item", { n: i.number, subject: i.subject })))));
 }
 
@@ -166,7 +166,7 @@ function packageView(id, pkg, ctx) {
     const button = h("button", { type: "button", class: "small", testid: `package-download-${v.version}` }, t("package.download"));
     button.addEventListener("click", () => downloadWithToken(v.download, v.zip, ctx));
     return h("li", { "data-version": String(v.version) },
-      h("strong", null, t("package.version", { n: v.version })), ` — ${v.built_at} — `, button,
+      h("strong", null, t("package.version", { n: v.version })), ` — ${dateTimeText(v.built_at)} — `, button,
       v.deliveries.length
         ? h("ul", { class: "plain", testid: `package-deliveries-${v.version}` }, v.deliveries.map((d) => h("li", { "data-state": d.state },
             [d.sink, t(`package.delivery.${d.state}`), d.delivered_at, d.last_error_code].filter((x) => x).join(" — "))))

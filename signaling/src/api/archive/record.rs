@@ -115,7 +115,7 @@ pub struct EventView {
 /// The recording, as the player needs it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RecordingView {
-    /// The files of the folder with their sizes (as `GET …/recording` lists them).
+    /// The files of the folder that can be served, with their sizes.
     pub files: Vec<FileView>,
     /// What the player plays: `preservation.mp4`, else `mix.flac`, else nothing.
     pub player: Option<String>,
@@ -196,10 +196,12 @@ pub(crate) fn recording_view(dir: &Path) -> RecordingView {
         for entry in entries.filter_map(Result::ok) {
             let name = entry.file_name().to_string_lossy().into_owned();
             match std::fs::symlink_metadata(entry.path()) {
-                Ok(meta) if meta.is_file() && !name.starts_with('.') => files.push(FileView {
-                    name,
-                    size: meta.len(),
-                }),
+                Ok(meta) if meta.is_file() && super::media::known_file_name(&name) => {
+                    files.push(FileView {
+                        name,
+                        size: meta.len(),
+                    });
+                }
                 _ => {}
             }
         }

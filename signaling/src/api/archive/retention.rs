@@ -286,27 +286,39 @@ async fn assess(
     ))
 }
 
-/// The folder's working masters and the files kept, by name.
+/// The folder's working masters and the files kept, by name. Working masters are
+/// named positively: the tracks and the mix (`.webm`, `.mkv`, `.flac`) and the
+/// sidecar `X.json` of such a file `X.*`; everything else (the copy, chapters, the
+/// register, the preservation job's state and lock, files of other tools) is kept.
 fn classify(dir: &Path) -> (Vec<String>, Vec<String>) {
-    let mut masters = Vec::new();
-    let mut kept = Vec::new();
+    let mut names = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
-        return (masters, kept);
+        return (Vec::new(), Vec::new());
     };
     for entry in entries.filter_map(Result::ok) {
         let name = entry.file_name().to_string_lossy().into_owned();
         let regular = std::fs::symlink_metadata(entry.path()).is_ok_and(|m| m.is_file());
-        if !regular || name.starts_with('.') {
-            continue;
-        }
-        if KEPT.contains(&name.as_str()) {
-            kept.push(name);
-        } else if known_file_name(&name) {
-            masters.push(name);
+        if regular && !name.starts_with('.') {
+            names.push(name);
         }
     }
-    masters.sort();
-    kept.sort();
+    names.sort();
+    let media = |n: &str| {
+        known_file_name(n)
+            && !KEPT.contains(&n)
+            && [".webm", ".mkv", ".flac"].iter().any(|e| n.ends_with(e))
+    };
+    let stems: Vec<&str> = names
+        .iter()
+        .filter(|n| media(n))
+        .filter_map(|n| n.rsplit_once('.').map(|(stem, _)| stem))
+        .collect();
+    let (masters, kept): (Vec<String>, Vec<String>) = names.iter().cloned().partition(|n| {
+        media(n)
+            || (!KEPT.contains(&n.as_str())
+                && n.strip_suffix(".json")
+                    .is_some_and(|stem| stems.contains(&stem)))
+    });
     (masters, kept)
 }
 
@@ -334,4 +346,69 @@ fn hash_all(dir: &Path, names: &[String]) -> Result<Vec<DeletedFile>, ApiError> 
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_working_masters_are_deleted() {
+        let dir = std::env::temp_dir().join(format!(
+            "seduta-retention-{}-{}",
+            std::process::id(),
+            crate::auth::uuid_like()
+        ));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let all = [
+            "preservation.mp4",
+            "chapters.json",
+            "chapters.ttml",
+            "register.json",
+            "preservation.job.json",
+            "preservation.job.lock",
+            "notes.json",
+            "mix.webm",
+            "mix.json",
+            "mix.flac",
+            "mix-2.flac",
+            "mix-2.json",
+            "p1-microphone.webm",
+            "p1-microphone.json",
+            "p1-camera-2.mkv",
+            "p1-camera-2.json",
+            ".speakers.json",
+        ];
+        for name in all {
+            std::fs::write(dir.join(name), name).expect("write");
+        }
+        let (masters, kept) = classify(&dir);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(
+            masters,
+            [
+                "mix-2.flac",
+                "mix-2.json",
+                "mix.flac",
+                "mix.json",
+                "mix.webm",
+                "p1-camera-2.json",
+                "p1-camera-2.mkv",
+                "p1-microphone.json",
+                "p1-microphone.webm",
+            ]
+        );
+        assert_eq!(
+            kept,
+            [
+                "chapters.json",
+                "chapters.ttml",
+                "notes.json",
+                "preservation.job.json",
+                "preservation.job.lock",
+                "preservation.mp4",
+                "register.json",
+            ]
+        );
+    }
 }
