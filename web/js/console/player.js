@@ -74,18 +74,24 @@ export function playerCard(sessionId, recording, ctx) {
         "data-start-ms": String(c.start_ms),
         onclick: () => jump(c.start_ms),
       }, h("span", { class: "chapter-time" }, clockText(c.start_ms)), " ", c.title),
-      c.end_label ? h("span", { class: "muted small" }, ` — ${c.end_label}`) : null,
+      c.kind === "vote" && c.end_label ? h("span", { class: "muted small" }, ` — ${c.end_label}`) : null,
     )));
-  card.append(...[
-    audio ? h("p", { class: "muted", testid: "player-audio-only" }, t("player.audio_only")) : null,
-    start,
-    media,
-    h("h3", null, t("player.chapters")),
-    nav.length ? chapterList(nav, "chapters") : h("p", { class: "muted" }, t("player.no_chapters")),
-    h("h3", null, t("player.speakers")),
-    speakers.length ? chapterList(speakers, "speakers") : speakerSpans(sessionId, jump),
-    h("p", { class: "muted small" }, t("player.logged")),
-  ].filter((n) => n !== null));
+  card.append(
+    h("div", { class: "player-layout" },
+      h("div", { class: "player-main" },
+        audio ? h("p", { class: "muted", testid: "player-audio-only" }, t("player.audio_only")) : null,
+        start,
+        media,
+        h("p", { class: "muted small" }, t("player.logged")),
+      ),
+      h("div", { class: "player-side" },
+        h("h3", null, t("player.chapters")),
+        nav.length ? chapterList(nav, "chapters") : h("p", { class: "muted" }, t("player.no_chapters")),
+        h("h3", null, t("player.speakers")),
+        speakers.length ? chapterList(speakers, "speakers") : speakerSpans(sessionId, jump),
+      ),
+    ),
+  );
   return card;
 }
 

@@ -212,7 +212,8 @@ function retentionCard(id, role, ctx) {
 }
 
 function retentionView(id, r, role, ctx, reload) {
-  const out = [h("p", { class: "muted" }, t("retention.summary", { years: r.retention_years }))];
+  const years = t(r.retention_years === 1 ? "retention.years.one" : "retention.years.many", { years: r.retention_years });
+  const out = [h("p", { class: "muted" }, t("retention.summary", { years }))];
   if (r.period_ends_at_ms) out.push(h("p", null, t("retention.ends", { date: dateTimeText(r.period_ends_at_ms) })));
   out.push(h("p", null, r.package_version
     ? t("retention.delivered", { version: r.package_version, delivered: r.delivered, sinks: r.sinks })
