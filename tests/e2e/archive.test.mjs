@@ -114,7 +114,7 @@ test("clerk archive: search by agenda text, record page, playback with Range, ch
     await consoleLogin(page, server, "segretario");
     await tid(page, "nav-access-log").waitFor({ state: "visible", timeout: 10_000 });
     await page.goto(`${server.http_url}/console#/access-log?session=${encodeURIComponent(session)}`);
-    await tid(page, "access-log").waitFor({ timeout: 10_000 });
+    await page.locator('[data-testid^="access-row-"]').first().waitFor({ timeout: 10_000 });
     const rows = await page.locator('[data-testid^="access-row-"]').evaluateAll((els) =>
       els.map((e) => ({ action: e.dataset.action, object: e.dataset.object, user: e.dataset.user })));
     const by = (action, object) => rows.filter((r) => r.action === action && r.object === object && r.user === "segreteria").length;
