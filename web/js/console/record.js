@@ -5,6 +5,7 @@
 // signatures and delivery (when the package API answers), and the retention procedure.
 
 import "./archive_texts.js";
+import { confirmDialog } from "../confirm.js";
 import { h } from "../dom.js";
 import { t } from "../i18n.js";
 import { dateTimeText, outcomeText, roleText, timeText } from "../meeting/labels.js";
@@ -229,7 +230,7 @@ function retentionView(id, r, role, ctx, reload) {
   const form = h("form", { class: "form" }, h("label", null, h("span", null, t("retention.reason")), reason), submit);
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    if (!window.confirm(t("retention.confirm", { n: r.working_masters.length }))) return;
+    if (!(await confirmDialog(t("retention.confirm", { n: r.working_masters.length }), t("retention.delete")))) return;
     submit.disabled = true;
     try {
       const report = await api("POST", `/api/sessions/${enc(id)}/retention/delete`, { reason: reason.value.trim() });
