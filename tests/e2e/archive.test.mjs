@@ -1,17 +1,22 @@
 // The clerk's archive in Chromium, on a session the real server recorded and
-// preserved: the segretario runs a short session through the REST API (roll call in
+// preserved: assessore-1 joins from a browser (fake camera and microphone) and is
+// identified, the segretario runs a short session through the REST API (roll call in
 // the chamber, item 1 with a vote by name, item 2, close) while the server records it
-// (nobody publishes, so the mix is silence and the picture black — the server's own
-// recorder, chapters and ffmpeg preservation job make every file); the clerk logs in,
+// (the server's own recorder, chapters and ffmpeg preservation job make every file);
+// the clerk logs in,
 // finds the session by agenda text, opens it, plays preservation.mp4 and jumps to the
 // chapter of item 2 (the video's currentTime moves to the chapter's start, and the
 // browser fetched the media with Range requests answered 206); the segretario then
-// sees the clerk's view and playback in the access log, and exactly one `play`.
+// sees the clerk's view and playback in the access log, and exactly one `play`. The
+// record page also shows assessore-1 "da remoto" and their microphone activity.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { openBrowser, sleep, until } from "./harness.mjs";
-import { startDemoServer, tid } from "./demo_server.mjs";
+import { joinCall, startDemoServer, tid } from "./demo_server.mjs";
+
+// A browser on a small machine: the fake camera at 10 frames per second.
+const LOW_COST_ARGS = ["--use-fake-device-for-media-stream=fps=10"];
 
 async function login(server, username) {
   const creds = server.staff(username);
@@ -31,6 +36,7 @@ async function consoleLogin(page, server, username) {
 test("clerk archive: search by agenda text, record page, playback with Range, chapter jump, access log", { timeout: 300_000 }, async () => {
   const server = await startDemoServer();
   const browser = await openBrowser({ width: 1280, height: 900 });
+  let member = null;
   try {
     const seg = await login(server, "segretario");
     const sessions = await server.api("GET", "/api/sessions", seg);
@@ -39,13 +45,29 @@ test("clerk archive: search by agenda text, record page, playback with Range, ch
       const res = await server.api("POST", `/api/sessions/${session}/actions`, seg, action);
       assert.equal(res.status, 200, `${JSON.stringify(action)}: ${JSON.stringify(res.body)}`);
     };
-    for (const p of ["sindaco", "assessore-1", "assessore-2", "assessore-3"]) await act({ kind: "check_in", participant: p });
+    // assessore-1 joins from a browser (Chromium's fake camera and microphone) and is
+    // identified: their camera and microphone are recorded.
+    const inv = await server.api("POST", `/api/sessions/${session}/invitations`, seg, { participant_id: "assessore-1" });
+    assert.equal(inv.status, 201, JSON.stringify(inv.body));
+    const memberToken = inv.body[0].token;
+    member = await openBrowser({ width: 800, height: 600 }, LOW_COST_ARGS);
+    await member.page.goto(`${server.http_url}/#token=${memberToken}`);
+    await joinCall(member.page, { slow: 2 });
+    await until(async () => {
+      const st = await server.api("GET", `/api/sessions/${session}/state`, seg);
+      const p = st.body?.people?.find((x) => x.id === "assessore-1");
+      return p?.presence?.state === "lobby" && p.camera_on;
+    }, 30_000, "assessore-1 in the lobby with the camera on");
+    await act({ kind: "identify", participant: "assessore-1", camera_on: true });
+    for (const p of ["sindaco", "assessore-2", "assessore-3"]) await act({ kind: "check_in", participant: p });
     await act({ kind: "open_session" });
     await sleep(1500);
     await act({ kind: "open_item", item: 1 });
     await sleep(1000);
     await act({ kind: "open_vote", vote: "deliberation" });
-    for (const [who, ballot] of [["sindaco", "favorevole"], ["assessore-1", "favorevole"], ["assessore-2", "contrario"], ["assessore-3", "favorevole"]]) {
+    const own = await server.api("POST", `/api/sessions/${session}/actions`, memberToken, { kind: "cast", ballot: "favorevole" });
+    assert.equal(own.status, 200, JSON.stringify(own.body));
+    for (const [who, ballot] of [["sindaco", "favorevole"], ["assessore-2", "contrario"], ["assessore-3", "favorevole"]]) {
       await act({ kind: "cast", ballot, participant: who });
     }
     await act({ kind: "close_vote" });
@@ -53,6 +75,8 @@ test("clerk archive: search by agenda text, record page, playback with Range, ch
     await act({ kind: "open_item", item: 2 });
     await sleep(4000);
     await act({ kind: "close_session" });
+    await member.close();
+    member = null;
 
     // The server's preservation job makes preservation.mp4 and chapters.json.
     const report = await until(async () => {
@@ -87,6 +111,13 @@ test("clerk archive: search by agenda text, record page, playback with Range, ch
     assert.equal(await tid(page, "attendance-sindaco-0").getAttribute("data-mode"), "in_person");
     assert.match(await tid(page, "attendance-sindaco-0").textContent(), /in presenza/);
     assert.equal(await tid(page, "attendance-assessore-4-0").getAttribute("data-state"), "absent");
+    assert.equal(await tid(page, "attendance-assessore-1-0").getAttribute("data-mode"), "remote");
+    assert.match(await tid(page, "attendance-assessore-1-0").textContent(), /da remoto/);
+    // "When assessore-1 spoke": microphone activity from their own track.
+    await tid(page, "speaker-assessore-1").waitFor({ timeout: 60_000 });
+    const spans = await tid(page, "speaker-assessore-1").locator("[data-start-ms]").count();
+    assert.ok(spans >= 1, "assessore-1's microphone activity");
+    const spanText = await tid(page, "speaker-assessore-1").textContent();
     assert.equal(await tid(page, "record-vote-1").getAttribute("data-approved"), "true");
     assert.match(await tid(page, "record-vote-1-contrari").textContent(), /\S/);
 
@@ -107,6 +138,7 @@ test("clerk archive: search by agenda text, record page, playback with Range, ch
     assert.ok(media.some((m) => m.range && m.status === 206 && /^bytes \d+-\d+\/\d+$/.test(m.contentRange ?? "")),
       `Range requests answered 206: ${JSON.stringify(media)}`);
     assert.ok(media.every((m) => m.status === 206 || m.status === 200), JSON.stringify(media));
+    console.log(`assessore-1's microphone: ${spanText}`);
     console.log(`playback at ${before.toFixed(2)} s, chapter at ${(item2.start_ms / 1000).toFixed(2)} s, after the jump ${at.toFixed(2)} s; media requests: ${JSON.stringify(media)}`);
 
     // The segretario reads the access log in the console.
@@ -122,6 +154,7 @@ test("clerk archive: search by agenda text, record page, playback with Range, ch
     assert.equal(by("play", "preservation.mp4"), 1, `one play for ${media.length} media requests: ${JSON.stringify(rows)}`);
     assert.deepEqual(browser.errors, []);
   } finally {
+    if (member) await member.close();
     await browser.close();
     await server.stop();
   }

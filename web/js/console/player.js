@@ -121,7 +121,7 @@ function speakerSpans(sessionId, jump) {
       h("p", { class: "muted small" }, t("player.speakers.method", { db: report.threshold_db })),
       ...report.speakers.map((sp) => h("details", { class: "speaker", testid: `speaker-${sp.participant}` },
         h("summary", null, sp.name, sp.role === "room" ? ` (${t("player.speakers.room")})` : "", " — ",
-          t("player.speakers.count", { n: sp.spans.length })),
+          t(sp.spans.length === 1 ? "player.speakers.count.one" : "player.speakers.count", { n: sp.spans.length })),
         h("ol", { class: "chapters" }, sp.spans.map((span) => h("li", null,
           h("button", { type: "button", class: "link chapter", "data-start-ms": String(span.start_ms), onclick: () => jump(span.start_ms) },
             h("span", { class: "chapter-time" }, `${clockText(span.start_ms)}–${clockText(span.end_ms)}`))))))),
