@@ -10,7 +10,9 @@ use seduta_signaling::auth::{StaffTokens, TokenIssuer, TokenVerifier, VerifierKe
 use seduta_signaling::package::{DeliveryEvent, Outbox, Packages, SystemClock};
 use seduta_signaling::preservation::{AfterCopy, Preservation, PreservationSettings};
 use seduta_signaling::store::Store;
-use seduta_signaling::{ControlPlane, RecordingFinished, Signaling, SignalingConfig};
+use seduta_signaling::{
+    ClientLimitSettings, ControlPlane, RecordingFinished, Signaling, SignalingConfig,
+};
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
@@ -78,6 +80,7 @@ impl Server {
         }
         self.handle.graceful_shutdown(Some(Duration::from_secs(2)));
         let _ = self.task.await;
+        self.packages.stop();
         if let Some(worker) = self.delivery {
             worker.stop().await;
         }
@@ -185,6 +188,12 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
             recordings_dir: Some(recordings_dir),
             on_recording_finished,
             metrics_token: config.metrics_token.clone(),
+            client_limits: ClientLimitSettings {
+                requests_per_second: config.per_ip_requests_per_second,
+                request_burst: config.per_ip_request_burst,
+                websockets_per_ip: config.per_ip_websockets,
+                trusted_proxies: config.trusted_proxies.clone(),
+            },
             packages: Some(packages.clone()),
             retention_years: config.retention_years,
             ..SignalingConfig::default()
@@ -204,7 +213,8 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         .merge(crate::web::router(tls_files.is_some()));
 
     let handle = axum_server::Handle::new();
-    let service = app.into_make_service();
+    // The peer address reaches the per-address limits.
+    let service = app.into_make_service_with_connect_info::<SocketAddr>();
 
     let mut tls_watch = None;
     let (tls, task) = match &tls_files {

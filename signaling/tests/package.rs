@@ -206,6 +206,10 @@ async fn closed_session(store: &Store) {
         .await
         .expect("log");
     store
+        .set_session_status(SESSION, SessionStatus::Open, T0 as i64)
+        .await
+        .expect("opened");
+    store
         .set_session_status(SESSION, SessionStatus::Closed, t as i64)
         .await
         .expect("closed");
@@ -498,6 +502,31 @@ async fn a_failed_copy_still_gets_a_package_signed_and_delivered() {
     let deliveries = outbox.for_session(SESSION).await.expect("deliveries");
     assert_eq!(deliveries.len(), 2, "one per version: {deliveries:?}");
     assert_eq!(worker.run_due().await.expect("round").claimed, 0);
+    store.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_closed_without_a_recording_gets_its_package_from_the_background_pass() {
+    let dir = scratch("unrecorded");
+    let data = dir.join("data");
+    let store = Store::open_sqlite_file(&dir.join("seduta.db"))
+        .await
+        .expect("store");
+    closed_session(&store).await;
+    let packages = Packages::new(store.clone(), &data, PackageConfig::default(), None, true)
+        .expect("packages");
+    packages.resume_in_background();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while packages.versions(SESSION).is_empty() {
+        assert!(Instant::now() < deadline, "no package");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    packages.stop();
+    let v1 = packages.versions(SESSION).remove(0);
+    assert_eq!(v1.preservation, "none");
+    assert!(v1.included.is_empty(), "{:?}", v1.included);
+    assert_eq!(v1.to_sign.len(), 1, "the verbale");
     store.close().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -533,8 +533,11 @@ impl Packages {
         }
     }
 
+    /// One pass over the closed sessions: version 1 for those that have none yet
+    /// (their copy finished, or opened and closed without a recording), the signed
+    /// version where every signature is in, the outbox for versions not handed to it.
     pub(super) fn resume(&self) {
-        let sessions: Vec<String> = match self
+        let sessions: Vec<(String, bool)> = match self
             .inner
             .runtime
             .block_on(self.inner.store.list_sessions(None))
@@ -542,20 +545,23 @@ impl Packages {
             Ok(list) => list
                 .into_iter()
                 .filter(|s| s.status == SessionStatus::Closed)
-                .map(|s| s.id)
+                .map(|s| (s.id, s.opened_at_ms.is_some()))
                 .collect(),
             Err(e) => {
                 tracing::warn!(error = %e, "the closed sessions could not be listed for their packages");
                 return;
             }
         };
-        for session in sessions {
+        for (session, opened) in sessions {
+            if self.stopped() {
+                return;
+            }
             let Some(dir) = self.session_dir(&session) else {
                 continue;
             };
             let has_recording =
                 super::session_folder(&self.inner.recordings, &session).is_some_and(|f| f.is_dir());
-            if has_recording && !dir.join("v1").is_dir() {
+            if (has_recording || opened) && !dir.join("v1").is_dir() {
                 self.after_preservation(&session);
             }
             if let Err(e) = self.complete_if_signed(&session) {

@@ -25,7 +25,9 @@ mod rome;
 mod signatures;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 pub use build::{BuildOutcome, PackageBuildError, VersionInfo};
 pub use record::{RecordBuildError, RecordMeta, record_from_log, record_from_store};
@@ -114,6 +116,8 @@ struct Inner {
     runtime: Handle,
     /// One build or signature store at a time in this process.
     lock: Mutex<()>,
+    /// Set by [`Packages::stop`]: the background pass ends.
+    stopped: AtomicBool,
 }
 
 /// Why the package service could not start.
@@ -173,6 +177,7 @@ impl Packages {
                 copies,
                 runtime,
                 lock: Mutex::new(()),
+                stopped: AtomicBool::new(false),
             }),
         })
     }
@@ -197,24 +202,48 @@ impl Packages {
     /// configured, enqueues it. Errors are logged with codes only.
     pub fn after_preservation(&self, session: &str) {
         match self.build_first(session) {
-            Ok(outcome) => tracing::info!(session, ?outcome, "session package version 1"),
+            Ok(BuildOutcome::Built(v)) => {
+                tracing::info!(session, version = v, "session package built")
+            }
+            Ok(outcome) => tracing::debug!(session, ?outcome, "session package"),
             Err(e) => {
                 tracing::warn!(session, code = e.code(), error = %e, "the session package could not be built")
             }
         }
     }
 
-    /// Takes up, on a thread of its own, what a previous process left: closed
+    /// Takes up, on a thread of its own, what a previous process left (closed
     /// sessions whose copy is finished and have no package, complete signatures
-    /// without their version, versions not yet handed to the outbox.
+    /// without their version, versions not yet handed to the outbox), then looks
+    /// again every minute (a session closed without a recording gets its package
+    /// there; a build that failed is tried again) until [`Packages::stop`].
     pub fn resume_in_background(&self) {
         let this = self.clone();
         let spawned = std::thread::Builder::new()
             .name("seduta-packages".into())
-            .spawn(move || this.resume());
+            .spawn(move || {
+                while !this.stopped() {
+                    this.resume();
+                    for _ in 0..60 {
+                        if this.stopped() {
+                            return;
+                        }
+                        std::thread::sleep(Duration::from_secs(1));
+                    }
+                }
+            });
         if spawned.is_err() {
             tracing::warn!("the package resume thread could not start");
         }
+    }
+
+    /// Ends the background pass (at shutdown).
+    pub fn stop(&self) {
+        self.inner.stopped.store(true, Ordering::Relaxed);
+    }
+
+    fn stopped(&self) -> bool {
+        self.inner.stopped.load(Ordering::Relaxed)
     }
 }
 
