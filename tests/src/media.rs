@@ -23,33 +23,42 @@ pub struct SyntheticMedia {
     pub audio: Vec<(Bytes, Duration)>,
 }
 
+/// Encodes 4 s of a 640x360 test pattern as VP8 at 25 fps into `ivf`, with a keyframe
+/// every `gop` frames.
+fn test_pattern(ivf: &Path, gop: u32) -> anyhow::Result<()> {
+    vp8_clip(ivf, "testsrc=size=640x360:rate=25", None, gop)
+}
+
+/// Encodes 4 s of the lavfi `source` (640x360 at 25 fps), through `filter` if any, as
+/// VP8 into `ivf`, with a keyframe every `gop` frames.
+fn vp8_clip(ivf: &Path, source: &str, filter: Option<&str>, gop: u32) -> anyhow::Result<()> {
+    let gop = gop.to_string();
+    let mut args = vec!["-f", "lavfi", "-i", source, "-t", "4"];
+    if let Some(filter) = filter {
+        args.extend(["-vf", filter]);
+    }
+    args.extend([
+        "-c:v",
+        "libvpx",
+        "-deadline",
+        "realtime",
+        "-b:v",
+        "600k",
+        "-g",
+        &gop,
+        "-auto-alt-ref",
+        "0",
+    ]);
+    ffmpeg(&args, ivf)
+}
+
 impl SyntheticMedia {
     /// Encodes 4 s of a 640x360 test pattern (VP8, 25 fps) and a 440 Hz tone (Opus)
     /// into `dir` with ffmpeg and reads them back.
     pub fn generate(dir: &Path) -> anyhow::Result<Self> {
         let ivf = dir.join("synthetic.ivf");
         let ogg = dir.join("synthetic.ogg");
-        ffmpeg(
-            &[
-                "-f",
-                "lavfi",
-                "-i",
-                "testsrc=size=640x360:rate=25",
-                "-t",
-                "4",
-                "-c:v",
-                "libvpx",
-                "-deadline",
-                "realtime",
-                "-b:v",
-                "600k",
-                "-g",
-                "25",
-                "-auto-alt-ref",
-                "0",
-            ],
-            &ivf,
-        )?;
+        test_pattern(&ivf, 25)?;
         ffmpeg(
             &[
                 "-f",
@@ -84,33 +93,92 @@ impl SyntheticMedia {
     /// found in the mix's spectrum.
     pub fn with_tone(dir: &Path, hz: f32) -> anyhow::Result<Self> {
         let ivf = dir.join(format!("tone-{hz}.ivf"));
-        ffmpeg(
-            &[
-                "-f",
-                "lavfi",
-                "-i",
-                "testsrc=size=640x360:rate=25",
-                "-t",
-                "4",
-                "-c:v",
-                "libvpx",
-                "-deadline",
-                "realtime",
-                "-b:v",
-                "600k",
-                "-g",
-                "5",
-                "-auto-alt-ref",
-                "0",
-            ],
-            &ivf,
-        )?;
+        test_pattern(&ivf, 5)?;
         Ok(Self {
             video: read_ivf(&ivf)?,
             frame_duration: Duration::from_millis(40),
             audio: opus_tone(hz, Duration::from_secs(4))?,
         })
     }
+}
+
+/// The instants of [`SyntheticMedia::beep_and_flash`]: a beep and a flash start together
+/// `BEEP_FLASH_PHASE` into every `BEEP_FLASH_PERIOD` of the 4 s loop.
+pub const BEEP_FLASH_PERIOD: Duration = Duration::from_secs(1);
+/// When, within each period, the beep and the flash start (frame 10 of 25, a keyframe).
+pub const BEEP_FLASH_PHASE: Duration = Duration::from_millis(400);
+/// How long a flash lasts: two frames of 40 ms.
+pub const FLASH_LENGTH: Duration = Duration::from_millis(80);
+/// How long a beep (1 kHz, -6 dBFS) lasts.
+pub const BEEP_LENGTH: Duration = Duration::from_millis(80);
+/// The beep's pitch.
+pub const BEEP_HZ: f32 = 1000.0;
+
+impl SyntheticMedia {
+    /// 4 s of black 640x360 VP8 (25 fps, a keyframe every 5 frames) with a white
+    /// full-frame flash of two frames, and 4 s of Opus silence (20 ms packets) with an
+    /// 80 ms beep at [`BEEP_HZ`], both starting at the same instants: [`BEEP_FLASH_PHASE`]
+    /// into every [`BEEP_FLASH_PERIOD`]. Both loops last exactly 4 s (100 frames, 200
+    /// packets of 960 samples), so a peer that loops them keeps them aligned; the audio
+    /// is coded with libopus (the `opus` crate), advanced by the encoder's look-ahead
+    /// so that the *decoded* beep starts on the flash's frame to the sample.
+    pub fn beep_and_flash(dir: &Path) -> anyhow::Result<Self> {
+        let ivf = dir.join("beep-and-flash.ivf");
+        let period = (BEEP_FLASH_PERIOD.as_millis() / 40).to_string();
+        let first = (BEEP_FLASH_PHASE.as_millis() / 40).to_string();
+        let last = ((BEEP_FLASH_PHASE + FLASH_LENGTH).as_millis() / 40 - 1).to_string();
+        let flash = format!(
+            "drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='between(mod(n,{period}),{first},{last})'"
+        );
+        vp8_clip(&ivf, "color=c=black:size=640x360:rate=25", Some(&flash), 5)?;
+        Ok(Self {
+            video: read_ivf(&ivf)?,
+            frame_duration: Duration::from_millis(40),
+            audio: opus_beeps(Duration::from_secs(4))?,
+        })
+    }
+}
+
+/// Silence with a [`BEEP_HZ`] beep of [`BEEP_LENGTH`] at -6 dBFS starting
+/// [`BEEP_FLASH_PHASE`] into every [`BEEP_FLASH_PERIOD`], for `length`, as 20 ms Opus
+/// packets (48 kHz mono). The encoder's input runs ahead by its look-ahead (wrapping
+/// around the loop), so that the decoder's output, which lags the input by that much,
+/// has the beep exactly where it belongs.
+pub fn opus_beeps(length: Duration) -> anyhow::Result<Vec<(Bytes, Duration)>> {
+    const RATE: usize = 48_000;
+    const FRAME: usize = 960;
+    let mut encoder =
+        opus::Encoder::new(RATE as u32, opus::Channels::Mono, opus::Application::Audio)?;
+    encoder.set_bitrate(opus::Bitrate::Bits(48_000))?;
+    let lookahead = usize::try_from(encoder.get_lookahead()?).unwrap_or(0);
+    let frames = (length.as_millis() / 20) as usize;
+    let total = frames * FRAME;
+    let period = (BEEP_FLASH_PERIOD.as_secs_f64() * RATE as f64) as usize;
+    let phase = (BEEP_FLASH_PHASE.as_secs_f64() * RATE as f64) as usize;
+    let beep = (BEEP_LENGTH.as_secs_f64() * RATE as f64) as usize;
+    let signal = |n: usize| -> f32 {
+        let within = (n % total) % period;
+        if (phase..phase + beep).contains(&within) {
+            let k = (within - phase) as f32;
+            0.5 * (std::f32::consts::TAU * BEEP_HZ * k / RATE as f32).sin()
+        } else {
+            0.0
+        }
+    };
+    let mut out = Vec::with_capacity(frames);
+    let mut pcm = vec![0f32; FRAME];
+    let mut packet = vec![0u8; 4000];
+    for f in 0..frames {
+        for (i, s) in pcm.iter_mut().enumerate() {
+            *s = signal(f * FRAME + i + lookahead);
+        }
+        let len = encoder.encode_float(&pcm, &mut packet)?;
+        out.push((
+            Bytes::copy_from_slice(&packet[..len]),
+            Duration::from_millis(20),
+        ));
+    }
+    Ok(out)
 }
 
 /// A sine of `hz` at -14 dBFS for `length` (three of them sum below the mix

@@ -305,17 +305,20 @@ impl WebrtcPeer {
             .iter()
             .map(|f| (f.clone(), media.frame_duration))
             .collect();
+        let start = tokio::time::Instant::now();
         tasks.push(tokio::spawn(play(
             video,
             video_sender,
             frames,
             media.frame_duration,
+            start,
         )));
         tasks.push(tokio::spawn(play(
             audio,
             audio_sender,
             media.audio,
             AUDIO_PAGE,
+            start,
         )));
         Ok(Self {
             received,
@@ -404,12 +407,17 @@ async fn payload_type(sender: &Arc<dyn RtpSender>) -> Option<u8> {
     params.rtp_parameters.codecs.first().map(|c| c.payload_type)
 }
 
-/// Sends `samples` in a loop, one every `interval`, until the track is gone.
+/// Sends `samples` in a loop, one every `interval` from `start`, until the track is
+/// gone. The audio and the video of one participant are given the same `start`, so
+/// that they are paced on one schedule: the n-th sample goes at `start + n * interval`
+/// whatever either task's own start-up took (a late tick is caught up at once), and a
+/// beep and a flash meant for the same instant leave together.
 async fn play(
     track: Arc<TrackLocalStaticSample>,
     sender: Arc<dyn RtpSender>,
     samples: Vec<(Bytes, Duration)>,
     interval: Duration,
+    start: tokio::time::Instant,
 ) {
     let (Some(pt), Some(ssrc)) = (
         payload_type(&sender).await,
@@ -417,7 +425,8 @@ async fn play(
     ) else {
         return;
     };
-    let mut tick = tokio::time::interval(interval);
+    let mut tick = tokio::time::interval_at(start, interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     for (data, duration) in samples.iter().cycle() {
         tick.tick().await;
         let sample = Sample {
@@ -509,9 +518,16 @@ impl WhipPublisher {
             .iter()
             .map(|f| (f.clone(), media.frame_duration))
             .collect();
+        let start = tokio::time::Instant::now();
         let tasks = vec![
-            tokio::spawn(play(video, video_sender, frames, media.frame_duration)),
-            tokio::spawn(play(audio, audio_sender, media.audio, AUDIO_PAGE)),
+            tokio::spawn(play(
+                video,
+                video_sender,
+                frames,
+                media.frame_duration,
+                start,
+            )),
+            tokio::spawn(play(audio, audio_sender, media.audio, AUDIO_PAGE, start)),
         ];
         Ok(Self {
             location,
