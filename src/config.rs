@@ -56,6 +56,14 @@ pub struct Config {
     pub join_timeout_secs: u64,
     /// Log as JSON lines instead of text.
     pub log_json: bool,
+    /// Requests (HTTP calls, WebSocket upgrades) per second per client address.
+    pub per_ip_requests_per_second: u32,
+    /// Requests an address may make at once before the rate applies.
+    pub per_ip_request_burst: u32,
+    /// Open WebSockets per client address (a town hall's NAT may hold the whole Giunta).
+    pub per_ip_websockets: u32,
+    /// Reverse proxies (ingress) whose `X-Forwarded-For` names the client address.
+    pub trusted_proxies: Vec<IpAddr>,
     /// Bearer token of the Prometheus scraper for `GET /metrics`; unset: no metrics.
     pub metrics_token: Option<String>,
     /// Make each closed session's preservation copy (MP4, H.264 High, FLAC) in the
@@ -100,6 +108,10 @@ impl Default for Config {
             join_timeout_secs: 10,
             log_json: false,
             metrics_token: None,
+            per_ip_requests_per_second: 50,
+            per_ip_request_burst: 200,
+            per_ip_websockets: 60,
+            trusted_proxies: Vec::new(),
             preservation: true,
             preservation_threads: 0,
             package: Default::default(),

@@ -60,6 +60,7 @@ use tokio::sync::mpsc;
 
 pub use api::{ApiError, DEFAULT_RETENTION_YEARS, MintedLink, NewSession, convene, mint_link};
 use auth::TokenVerifier;
+pub use service::client_limits::ClientLimitSettings;
 use service::{Hub, HubSender};
 pub use service::{RecordingFinished, StoppedRecording};
 
@@ -94,6 +95,8 @@ pub struct SignalingConfig {
     /// The bearer token a Prometheus scraper sends to `GET /metrics`; `None`: the
     /// endpoint answers 404 (metrics are off).
     pub metrics_token: Option<String>,
+    /// Request rate and open WebSockets per client address.
+    pub client_limits: ClientLimitSettings,
     /// Years after the close before a session's working masters may be deleted under
     /// the retention procedure (and only once its package has been delivered; see
     /// `docs/archive-ui.md`). 0: right after the delivery.
@@ -114,6 +117,7 @@ impl Default for SignalingConfig {
             recordings_dir: None,
             on_recording_finished: None,
             metrics_token: None,
+            client_limits: ClientLimitSettings::default(),
             retention_years: api::DEFAULT_RETENTION_YEARS,
             packages: None,
         }
@@ -146,6 +150,7 @@ pub(crate) struct Shared {
     public_url: String,
     logins: api::LoginThrottle,
     metrics: metrics::Metrics,
+    client_limits: Arc<service::client_limits::ClientLimits>,
 }
 
 /// The running signaling service.
@@ -164,6 +169,9 @@ impl Signaling {
         control: ControlPlane,
     ) -> Self {
         let metrics = metrics::Metrics::new();
+        let client_limits = Arc::new(service::client_limits::ClientLimits::new(
+            config.client_limits.clone(),
+        ));
         let hub = Hub::spawn(
             sfu.clone(),
             events,
@@ -190,6 +198,7 @@ impl Signaling {
                 public_url: control.public_url,
                 logins: api::LoginThrottle::default(),
                 metrics,
+                client_limits,
             }),
         }
     }
@@ -197,6 +206,11 @@ impl Signaling {
     /// The HTTP routes of the service: `/ws/{session}`, `/healthz`, the REST API
     /// under `/api` and its OpenAPI document at `/api/openapi.json`.
     pub fn router(&self) -> axum::Router {
-        service::router(self.shared.clone()).merge(api::router(self.shared.clone()))
+        service::router(self.shared.clone())
+            .merge(api::router(self.shared.clone()))
+            .layer(axum::middleware::from_fn_with_state(
+                self.shared.clone(),
+                service::client_limits::limit,
+            ))
     }
 }

@@ -1,6 +1,7 @@
 //! The service: the HTTP router, the WebSocket connections and the hub that owns the rooms.
 
 pub(crate) mod admission;
+pub mod client_limits;
 mod connection;
 pub(crate) mod host;
 mod hub;

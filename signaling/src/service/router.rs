@@ -6,6 +6,11 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+use std::time::Instant;
+
+use axum::Extension;
+
+use super::client_limits::ClientIp;
 use super::connection;
 use crate::Shared;
 
@@ -33,6 +38,7 @@ async fn ws(
     State(shared): State<Arc<Shared>>,
     Path(session): Path<String>,
     headers: HeaderMap,
+    client: Option<Extension<ClientIp>>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     if session.is_empty() || session.len() > MAX_SESSION_ID {
@@ -46,10 +52,23 @@ async fn ws(
     ) {
         return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
     }
+    // Counted against its address while it is open.
+    let slot = match client {
+        Some(Extension(ClientIp(ip))) => {
+            match shared.client_limits.open_websocket(ip, Instant::now()) {
+                Ok(slot) => Some(slot),
+                Err(refusal) => return refusal.response(),
+            }
+        }
+        None => None,
+    };
     upgrade
         .max_message_size(HARD_FRAME_LIMIT)
         .max_frame_size(HARD_FRAME_LIMIT)
-        .on_upgrade(move |socket| connection::serve(socket, session, shared))
+        .on_upgrade(move |socket| async move {
+            connection::serve(socket, session, shared).await;
+            drop(slot);
+        })
 }
 
 /// Whether a WebSocket request from a page of `origin` may proceed: no origin (not a
