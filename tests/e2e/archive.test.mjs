@@ -7,7 +7,8 @@
 // finds the session by agenda text, opens it, plays preservation.mp4 and jumps to the
 // chapter of item 2 (the video's currentTime moves to the chapter's start, and the
 // browser fetched the media with Range requests answered 206); the segretario then
-// sees the clerk's view and playback in the access log, and exactly one `play`. The
+// sees the clerk's view, playback and two downloads (a recording file through a signed
+// URL, the package through the package API) in the access log, and exactly one `play`. The
 // record page also shows assessore-1 "da remoto" and their microphone activity.
 
 import { test } from "node:test";
@@ -85,6 +86,12 @@ test("clerk archive: search by agenda text, record page, playback with Range, ch
       if (job?.state === "failed") throw new Error(`preservation failed: ${JSON.stringify(job)}\n${server.log()}`);
       return job?.state === "done" && r.body.chapters ? r.body : null;
     }, 180_000, "the preservation copy");
+    // The package (built after the copy) for the download below.
+    const pkg = await until(async () => {
+      const r = await server.api("GET", `/api/sessions/${session}/package`, seg);
+      return r.status === 200 && r.body.versions?.length ? r.body : null;
+    }, 120_000, "the package's first version");
+    const zipName = pkg.versions[0].zip;
     const item2 = report.chapters.chapters.find((c) => c.kind === "agenda_item" && c.title.startsWith("Punto 2"));
     assert.ok(item2, `a chapter for item 2: ${JSON.stringify(report.chapters)}`);
     assert.ok(item2.start_ms >= 3000, `item 2 starts a few seconds in: ${item2.start_ms}`);
@@ -141,6 +148,14 @@ test("clerk archive: search by agenda text, record page, playback with Range, ch
     console.log(`assessore-1's microphone: ${spanText}`);
     console.log(`playback at ${before.toFixed(2)} s, chapter at ${(item2.start_ms / 1000).toFixed(2)} s, after the jump ${at.toFixed(2)} s; media requests: ${JSON.stringify(media)}`);
 
+    // Downloads: a file of the recording (signed URL) and the package (staff token).
+    const [file] = await Promise.all([page.waitForEvent("download", { timeout: 20_000 }), tid(page, "download-chapters.json").click()]);
+    assert.equal(file.suggestedFilename(), `${session}-chapters.json`);
+    assert.equal((await file.failure()) ?? null, null);
+    const [zip] = await Promise.all([page.waitForEvent("download", { timeout: 60_000 }), tid(page, "package-download-1").click()]);
+    assert.equal(zip.suggestedFilename(), zipName);
+    assert.equal((await zip.failure()) ?? null, null);
+
     // The segretario reads the access log in the console.
     await tid(page, "logout").click();
     await consoleLogin(page, server, "segretario");
@@ -152,6 +167,8 @@ test("clerk archive: search by agenda text, record page, playback with Range, ch
     const by = (action, object) => rows.filter((r) => r.action === action && r.object === object && r.user === "segreteria").length;
     assert.equal(by("view", "record"), 1, JSON.stringify(rows));
     assert.equal(by("play", "preservation.mp4"), 1, `one play for ${media.length} media requests: ${JSON.stringify(rows)}`);
+    assert.equal(by("download", "chapters.json"), 1, JSON.stringify(rows));
+    assert.equal(by("download", zipName), 1, JSON.stringify(rows));
     assert.deepEqual(browser.errors, []);
   } finally {
     if (member) await member.close();
