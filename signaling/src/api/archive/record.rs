@@ -457,6 +457,38 @@ mod tests {
     }
 
     #[test]
+    fn the_player_falls_back_to_the_mix() {
+        let dir = std::env::temp_dir().join(format!(
+            "seduta-record-{}-{}",
+            std::process::id(),
+            crate::auth::uuid_like()
+        ));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        for name in [
+            "mix.flac",
+            "mix.json",
+            "preservation.job.lock",
+            ".speakers.json",
+        ] {
+            std::fs::write(dir.join(name), "x").expect("write");
+        }
+        let view = recording_view(&dir);
+        assert_eq!(view.player.as_deref(), Some("mix.flac"));
+        let names: Vec<&str> = view.files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["mix.flac", "mix.json"],
+            "only files that can be served"
+        );
+        std::fs::write(dir.join("preservation.mp4"), "x").expect("write");
+        assert_eq!(
+            recording_view(&dir).player.as_deref(),
+            Some("preservation.mp4")
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn roll_calls_follow_the_log() {
         let people = vec![
             person("a1", "Anna Bianchi", Role::Member),
