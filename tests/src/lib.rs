@@ -17,6 +17,7 @@
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod demo;
 pub mod http;
 pub mod media;
 pub mod peer;

@@ -24,12 +24,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, ensure};
-use seduta::config::Config;
-use seduta::server::Server;
-use seduta_tests::api::{Api, Reply};
+use seduta_tests::api::Reply;
+use seduta_tests::demo::DemoSeduta;
 use seduta_tests::media::{BEEP_FLASH_PERIOD, SyntheticMedia};
 use seduta_tests::peer::WebrtcPeer;
-use seduta_tests::server::SECRET;
 use serde_json::{Value, json};
 
 /// The largest offset between a flash and its beep that passes.
@@ -42,116 +40,20 @@ const RECORDED: Duration = Duration::from_secs(10);
 const WHO: &str = "assessore-1";
 
 // ---------------------------------------------------------------------------
-// A server with the demo Giunta, driven over REST (as in `recording.rs`).
+// A server with the demo Giunta, driven over REST.
 
-struct Seduta {
-    server: Server,
-    api: Api,
-    session: String,
-    staff: String,
-    data_dir: PathBuf,
+async fn start(name: &str) -> anyhow::Result<DemoSeduta> {
+    let dir = std::env::temp_dir().join(format!("seduta-lip-{name}-{}", std::process::id()));
+    DemoSeduta::start(&dir, |_| {}).await
 }
 
-impl Seduta {
-    async fn start(name: &str) -> anyhow::Result<Self> {
-        let data_dir =
-            std::env::temp_dir().join(format!("seduta-lip-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&data_dir);
-        std::fs::create_dir_all(&data_dir)?;
-        let config = Config {
-            http_bind: "127.0.0.1:0".parse()?,
-            udp_bind: "127.0.0.1:0".parse()?,
-            tcp_bind: None,
-            data_dir: data_dir.clone(),
-            jwt_secret: Some(SECRET.to_owned()),
-            demo: true,
-            ..Config::default()
-        };
-        let server = seduta::server::start(config).await?;
-        let issuer = server.issuer().context("no token issuer")?;
-        let demo = seduta::demo::seed(server.store(), issuer, &server.local_url(), &data_dir)
-            .await
-            .context("seeding the demo")?;
-        let api = Api::new(server.http_addr);
-        let password = demo
-            .staff
-            .iter()
-            .find(|s| s.username == "segretario")
-            .map(|s| s.password.clone())
-            .context("no segretario")?;
-        let reply = api
-            .post(
-                "/api/auth/login",
-                None,
-                &json!({"username": "segretario", "password": password}),
-            )
-            .await?;
-        ensure!(reply.status == 200, "login: {reply}");
-        let staff = reply.json()["token"]
-            .as_str()
-            .map(str::to_owned)
-            .context("no token")?;
-        Ok(Self {
-            server,
-            api,
-            session: demo.session,
-            staff,
-            data_dir,
-        })
-    }
-
-    fn ws_url(&self) -> String {
-        format!("ws://{}/ws/{}", self.server.http_addr, self.session)
-    }
-
-    fn folder(&self) -> PathBuf {
-        self.data_dir.join("recordings").join(&self.session)
-    }
-
-    async fn act(&self, action: Value) -> anyhow::Result<Value> {
-        let reply = self
-            .api
-            .post(
-                &format!("/api/sessions/{}/actions", self.session),
-                Some(&self.staff),
-                &action,
-            )
-            .await?;
-        ensure!(reply.status == 200, "{action} was refused: {reply}");
-        Ok(reply.json())
-    }
-
-    async fn invite(&self, who: &str) -> anyhow::Result<String> {
-        let reply = self
-            .api
-            .post(
-                &format!("/api/sessions/{}/invitations", self.session),
-                Some(&self.staff),
-                &json!({"participant_id": who}),
-            )
-            .await?;
-        ensure!(reply.status == 201, "invitation for {who}: {reply}");
-        reply.json()[0]["token"]
-            .as_str()
-            .map(str::to_owned)
-            .context("no token")
-    }
-
-    async fn recording_report(&self) -> anyhow::Result<Reply> {
-        self.api
-            .get(
-                &format!("/api/sessions/{}/recording", self.session),
-                Some(&self.staff),
-            )
-            .await
-    }
-
-    async fn stop(self) {
-        let store = self.server.store().clone();
-        self.server.shutdown().await;
-        let _ = tokio::time::timeout(Duration::from_secs(5), store.close()).await;
-        let _ = std::fs::remove_dir_all(&self.data_dir);
-    }
+async fn recording_report(s: &DemoSeduta) -> anyhow::Result<Reply> {
+    s.api
+        .get(
+            &format!("/api/sessions/{}/recording", s.session),
+            Some(&s.staff),
+        )
+        .await
 }
 
 // ---------------------------------------------------------------------------
@@ -469,7 +371,7 @@ fn span(file: &Path, kind: &str) -> anyhow::Result<f64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_beep_and_a_flash_sent_together_are_recorded_together() -> anyhow::Result<()> {
     let began = Instant::now();
-    let s = Seduta::start("beep").await?;
+    let s = start("beep").await?;
     let media_dir = s.data_dir.join("media");
     std::fs::create_dir_all(&media_dir)?;
     let media = SyntheticMedia::beep_and_flash(&media_dir)?;
@@ -651,8 +553,8 @@ fn explain_grid(folder: &Path, camera: &TrackClock, flashes: &[f64], in_copy: &[
 
 /// `preservation.mp4` of the session once the server reports it done, or `None` if this
 /// server does not make one (no recording report, or no preservation job in it).
-async fn preservation(s: &Seduta) -> anyhow::Result<Option<PathBuf>> {
-    let reply = s.recording_report().await?;
+async fn preservation(s: &DemoSeduta) -> anyhow::Result<Option<PathBuf>> {
+    let reply = recording_report(s).await?;
     if reply.status != 200 {
         eprintln!("no preservation check: GET /api/sessions/{{id}}/recording answered {reply}");
         return Ok(None);
@@ -664,7 +566,7 @@ async fn preservation(s: &Seduta) -> anyhow::Result<Option<PathBuf>> {
     let mp4 = s.folder().join("preservation.mp4");
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
-        let reply = s.recording_report().await?;
+        let reply = recording_report(s).await?;
         let job = reply.json()["preservation"].clone();
         let state = job["state"].as_str().unwrap_or_default().to_owned();
         if state == "done" && mp4.exists() {

@@ -15,9 +15,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 use seduta_signaling::attendance::{read_jsonl, verify};
-use seduta_tests::api::Api;
-use seduta_tests::server::start_with;
-use serde_json::{Value, json};
+use seduta_tests::demo::DemoSeduta;
+use serde_json::json;
 
 /// A PostgreSQL server of the test's own, listening on a socket in its folder.
 struct Postgres {
@@ -117,88 +116,34 @@ fn run(command: &mut Command) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn act(api: &Api, session: &str, staff: &str, action: Value) -> anyhow::Result<(u16, Value)> {
-    let r = api
-        .post(
-            &format!("/api/sessions/{session}/actions"),
-            Some(staff),
-            &action,
-        )
-        .await?;
-    Ok((r.status, r.json()))
-}
-
-async fn act_ok(api: &Api, session: &str, staff: &str, action: Value) -> anyhow::Result<()> {
-    let (status, body) = act(api, session, staff, action.clone()).await?;
-    ensure!(status == 200, "{action}: {status} {body}");
-    Ok(())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_session_survives_a_database_restart() -> anyhow::Result<()> {
     let root = std::env::temp_dir().join(format!("seduta-pg-restart-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     let pg = Postgres::start(&root.join("pg"))?;
-    let data_dir = root.join("data");
-    std::fs::create_dir_all(&data_dir)?;
     let url = pg.url();
-    let server = start_with(|c| {
+    let s = DemoSeduta::start(&root.join("data"), |c| {
         c.database_url = Some(url.clone());
-        c.data_dir = data_dir.clone();
         c.preservation = false;
     })
     .await?;
-    let issuer = server.issuer().context("no issuer")?;
-    let demo = seduta::demo::seed(server.store(), issuer, &server.local_url(), &data_dir).await?;
-    let api = Api::new(server.http_addr);
-    let password = demo
-        .staff
-        .iter()
-        .find(|s| s.username == "segretario")
-        .map(|s| s.password.clone())
-        .context("no segretario")?;
-    let login = api
-        .post(
-            "/api/auth/login",
-            None,
-            &json!({"username": "segretario", "password": password}),
-        )
-        .await?;
-    let staff = login.json()["token"]
-        .as_str()
-        .context("no staff token")?
-        .to_owned();
-    let session = demo.session.clone();
+    let session = s.session.clone();
 
     // Four of seven in the chamber: the quorum holds; the session opens on item 1.
     for who in ["sindaco", "assessore-1", "assessore-2", "assessore-3"] {
-        act_ok(
-            &api,
-            &session,
-            &staff,
-            json!({"kind": "check_in", "participant": who}),
-        )
-        .await?;
+        s.act(json!({"kind": "check_in", "participant": who}))
+            .await?;
     }
-    act_ok(&api, &session, &staff, json!({"kind": "open_session"})).await?;
-    act_ok(
-        &api,
-        &session,
-        &staff,
-        json!({"kind": "open_item", "item": 1}),
-    )
-    .await?;
-    let before = server.store().log(&session).await?.len();
+    s.act(json!({"kind": "open_session"})).await?;
+    s.act(json!({"kind": "open_item", "item": 1})).await?;
+    let before = s.server.store().log(&session).await?.len();
 
     // The database goes away.
     pg.ctl(&["stop"])?;
-    let (status, body) = act(
-        &api,
-        &session,
-        &staff,
-        json!({"kind": "check_in", "participant": "assessore-4"}),
-    )
-    .await?;
+    let reply = s
+        .try_act(&json!({"kind": "check_in", "participant": "assessore-4"}))
+        .await?;
+    let (status, body) = (reply.status, reply.json());
     eprintln!("while the database is down: {status} {body}");
     ensure!(
         status == 503 && body["code"] == "storage",
@@ -207,13 +152,14 @@ async fn the_session_survives_a_database_restart() -> anyhow::Result<()> {
     // It comes back; the pool reconnects on the next action.
     pg.ctl(&["start"])?;
     ensure!(
-        server.store().log(&session).await?.len() == before,
+        s.server.store().log(&session).await?.len() == before,
         "the refused action left an entry in the log"
     );
     // Nothing changed in the session as everyone sees it (read once the
     // database answers again): the quorum still counts four.
-    let state = api
-        .get(&format!("/api/sessions/{session}/state"), Some(&staff))
+    let state = s
+        .api
+        .get(&format!("/api/sessions/{session}/state"), Some(&s.staff))
         .await?
         .json();
     ensure!(
@@ -224,13 +170,10 @@ async fn the_session_survives_a_database_restart() -> anyhow::Result<()> {
 
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let (status, body) = act(
-            &api,
-            &session,
-            &staff,
-            json!({"kind": "check_in", "participant": "assessore-4"}),
-        )
-        .await?;
+        let reply = s
+            .try_act(&json!({"kind": "check_in", "participant": "assessore-4"}))
+            .await?;
+        let (status, body) = (reply.status, reply.json());
         if status == 200 {
             break;
         }
@@ -240,13 +183,8 @@ async fn the_session_survives_a_database_restart() -> anyhow::Result<()> {
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    act_ok(
-        &api,
-        &session,
-        &staff,
-        json!({"kind": "open_vote", "vote": "deliberation"}),
-    )
-    .await?;
+    s.act(json!({"kind": "open_vote", "vote": "deliberation"}))
+        .await?;
     for (who, ballot) in [
         ("sindaco", "favorevole"),
         ("assessore-1", "favorevole"),
@@ -254,19 +192,14 @@ async fn the_session_survives_a_database_restart() -> anyhow::Result<()> {
         ("assessore-3", "favorevole"),
         ("assessore-4", "astenuto"),
     ] {
-        act_ok(
-            &api,
-            &session,
-            &staff,
-            json!({"kind": "cast", "participant": who, "ballot": ballot}),
-        )
-        .await?;
+        s.act(json!({"kind": "cast", "participant": who, "ballot": ballot}))
+            .await?;
     }
-    act_ok(&api, &session, &staff, json!({"kind": "close_vote"})).await?;
-    act_ok(&api, &session, &staff, json!({"kind": "close_session"})).await?;
+    s.act(json!({"kind": "close_vote"})).await?;
+    s.act(json!({"kind": "close_session"})).await?;
 
     // The log as the database holds it: every entry, one check-in of assessore-4, sealed.
-    let log = server.store().log(&session).await?;
+    let log = s.server.store().log(&session).await?;
     let kinds: Vec<&str> = log.iter().map(|e| e.kind.as_str()).collect();
     ensure!(log.len() > before, "{kinds:?}");
     let checkins = log
@@ -298,7 +231,7 @@ async fn the_session_survives_a_database_restart() -> anyhow::Result<()> {
         other => bail!("the log does not verify sealed: {other:?}"),
     }
 
-    server.shutdown().await;
+    s.stop().await;
     drop(pg);
     let _ = std::fs::remove_dir_all(&root);
     Ok(())

@@ -23,10 +23,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
-use seduta::config::Config;
-use seduta::server::Server;
 use seduta_signaling::attendance::{read_jsonl, verify};
 use seduta_tests::api::{Api, Reply};
+use seduta_tests::demo::DemoSeduta;
 use seduta_tests::media::SyntheticMedia;
 use seduta_tests::peer::WebrtcPeer;
 use seduta_tests::server::SECRET;
@@ -38,67 +37,18 @@ const SEGRETARIO: &str = "staff-segretario";
 // ---------------------------------------------------------------------------
 // A server with the demo Giunta, driven over REST.
 
-struct Seduta {
-    server: Server,
-    api: Api,
-    session: String,
-    staff: String,
-    data_dir: PathBuf,
-}
+type Seduta = DemoSeduta;
 
-impl Seduta {
-    /// A server with the demo Giunta; `preservation`: whether it makes the
-    /// preservation copy after the close (the tests that do not look at it spare the
-    /// machine the encoding).
-    async fn start(name: &str, preservation: bool) -> anyhow::Result<Self> {
-        let data_dir = scratch(name)?;
-        let config = Config {
-            preservation,
-            preservation_threads: 2,
-            http_bind: "127.0.0.1:0".parse()?,
-            udp_bind: "127.0.0.1:0".parse()?,
-            tcp_bind: None,
-            data_dir: data_dir.clone(),
-            jwt_secret: Some(SECRET.to_owned()),
-            demo: true,
-            ..Config::default()
-        };
-        let server = seduta::server::start(config).await?;
-        let issuer = server.issuer().context("no token issuer")?;
-        let demo = seduta::demo::seed(server.store(), issuer, &server.local_url(), &data_dir)
-            .await
-            .context("seeding the demo")?;
-        let api = Api::new(server.http_addr);
-        let password = demo
-            .staff
-            .iter()
-            .find(|s| s.username == "segretario")
-            .map(|s| s.password.clone())
-            .context("no segretario")?;
-        let staff = login(&api, &password).await?;
-        Ok(Self {
-            server,
-            api,
-            session: demo.session,
-            staff,
-            data_dir,
-        })
-    }
-
-    fn ws_url(&self) -> String {
-        format!("ws://{}/ws/{}", self.server.http_addr, self.session)
-    }
-
-    fn folder(&self) -> PathBuf {
-        self.data_dir.join("recordings").join(&self.session)
-    }
-
-    async fn stop(self) {
-        let store = self.server.store().clone();
-        self.server.shutdown().await;
-        let _ = tokio::time::timeout(Duration::from_secs(5), store.close()).await;
-        let _ = std::fs::remove_dir_all(&self.data_dir);
-    }
+/// A server with the demo Giunta; `preservation`: whether it makes the preservation
+/// copy after the close (the tests that do not look at it spare the machine the
+/// encoding).
+async fn start(name: &str, preservation: bool) -> anyhow::Result<Seduta> {
+    let dir = std::env::temp_dir().join(format!("seduta-rec-{name}-{}", std::process::id()));
+    DemoSeduta::start(&dir, |c| {
+        c.preservation = preservation;
+        c.preservation_threads = 2;
+    })
+    .await
 }
 
 fn scratch(name: &str) -> anyhow::Result<PathBuf> {
@@ -109,18 +59,7 @@ fn scratch(name: &str) -> anyhow::Result<PathBuf> {
 }
 
 async fn login(api: &Api, password: &str) -> anyhow::Result<String> {
-    let reply = api
-        .post(
-            "/api/auth/login",
-            None,
-            &json!({"username": "segretario", "password": password}),
-        )
-        .await?;
-    ensure!(reply.status == 200, "login: {reply}");
-    reply.json()["token"]
-        .as_str()
-        .map(str::to_owned)
-        .context("no token")
+    seduta_tests::demo::login(api, "segretario", password).await
 }
 
 async fn act(api: &Api, session: &str, token: &str, action: Value) -> anyhow::Result<Reply> {
@@ -334,7 +273,7 @@ async fn wait_until(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_admitted_peers_are_recorded_and_mixed() -> anyhow::Result<()> {
-    let s = Seduta::start("three", true).await?;
+    let s = start("three", true).await?;
     let a1 = join(&s, "assessore-1", 440.0).await?;
     let a2 = join(&s, "assessore-2", 660.0).await?;
     admit(&s, "assessore-1").await?;
@@ -677,7 +616,7 @@ fn states(messages: &[Value]) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pause_and_resume_are_logged_shown_and_leave_a_gap() -> anyhow::Result<()> {
-    let s = Seduta::start("pause", false).await?;
+    let s = start("pause", false).await?;
     let a1 = join(&s, "assessore-1", 440.0).await?;
     let a2 = join(&s, "assessore-2", 660.0).await?;
     admit(&s, "assessore-1").await?;

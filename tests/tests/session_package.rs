@@ -24,18 +24,15 @@ use anyhow::{Context, ensure};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
-use seduta::config::Config;
-use seduta::server::Server;
 use seduta_delivery::{
     DeliveryConfig, FolderSinkConfig, RetryPolicy, SinkConfig, SinkKind, WebhookSinkConfig,
     WorkerConfig,
 };
 use seduta_signaling::attendance::{read_jsonl, verify};
 use seduta_signaling::store::AccessAction;
-use seduta_tests::api::Api;
+use seduta_tests::demo::DemoSeduta;
 use seduta_tests::media::SyntheticMedia;
 use seduta_tests::peer::WebrtcPeer;
-use seduta_tests::server::SECRET;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -113,12 +110,15 @@ fn sha256_hex(bytes: &[u8]) -> String {
 // ---------------------------------------------------------------------------
 // The server and the REST calls.
 
-struct Seduta {
-    server: Server,
-    api: Api,
-    session: String,
-    staff: String,
-    data_dir: PathBuf,
+/// The demo server with this test's package and delivery settings, and the calls
+/// the test makes.
+struct Seduta(DemoSeduta);
+
+impl std::ops::Deref for Seduta {
+    type Target = DemoSeduta;
+    fn deref(&self) -> &DemoSeduta {
+        &self.0
+    }
 }
 
 async fn start(scratch: &Path, webhook: SocketAddr) -> anyhow::Result<Seduta> {
@@ -152,84 +152,22 @@ async fn start(scratch: &Path, webhook: SocketAddr) -> anyhow::Result<Seduta> {
             ..WorkerConfig::default()
         },
     };
-    let config = Config {
-        preservation: true,
-        preservation_threads: 1,
-        http_bind: "127.0.0.1:0".parse()?,
-        udp_bind: "127.0.0.1:0".parse()?,
-        tcp_bind: None,
-        data_dir: data_dir.clone(),
-        jwt_secret: Some(SECRET.to_owned()),
-        demo: true,
-        delivery,
-        ..Config::default()
-    };
-    let server = seduta::server::start(config).await?;
-    let issuer = server.issuer().context("no token issuer")?;
-    let demo = seduta::demo::seed(server.store(), issuer, &server.local_url(), &data_dir)
-        .await
-        .context("seeding the demo")?;
-    let api = Api::new(server.http_addr);
-    let password = demo
-        .staff
-        .iter()
-        .find(|s| s.username == "segretario")
-        .map(|s| s.password.clone())
-        .context("no segretario")?;
-    let reply = api
-        .post(
-            "/api/auth/login",
-            None,
-            &json!({"username": "segretario", "password": password}),
-        )
-        .await?;
-    ensure!(reply.status == 200, "login: {reply}");
-    let staff = reply.json()["token"]
-        .as_str()
-        .map(str::to_owned)
-        .context("no token")?;
-    Ok(Seduta {
-        server,
-        api,
-        session: demo.session,
-        staff,
-        data_dir,
+    let seduta = DemoSeduta::start(&data_dir, |c| {
+        c.preservation = true;
+        c.preservation_threads = 1;
+        c.delivery = delivery;
     })
+    .await?;
+    Ok(Seduta(seduta))
 }
 
 impl Seduta {
-    async fn act(&self, action: Value) -> anyhow::Result<Value> {
-        let reply = self
-            .api
-            .post(
-                &format!("/api/sessions/{}/actions", self.session),
-                Some(&self.staff),
-                &action,
-            )
-            .await?;
-        ensure!(reply.status == 200, "{action} was refused: {reply}");
-        Ok(reply.json())
-    }
-
     async fn join(&self, who: &str, hz: f32) -> anyhow::Result<WebrtcPeer> {
         let dir = self.data_dir.join("media");
         std::fs::create_dir_all(&dir)?;
         let media = SyntheticMedia::with_tone(&dir, hz)?;
-        let reply = self
-            .api
-            .post(
-                &format!("/api/sessions/{}/invitations", self.session),
-                Some(&self.staff),
-                &json!({"participant_id": who}),
-            )
-            .await?;
-        ensure!(reply.status == 201, "invitation for {who}: {reply}");
-        let token = reply.json()[0]["token"]
-            .as_str()
-            .map(str::to_owned)
-            .context("no token")?;
-        let url = format!("ws://{}/ws/{}", self.server.http_addr, self.session);
-        WebrtcPeer::join(&url, &token, media)
+        let token = self.invite(who).await?;
+        WebrtcPeer::join(&self.ws_url(), &token, media)
             .await
             .with_context(|| format!("{who} joining"))
     }
@@ -300,9 +238,7 @@ impl Seduta {
     }
 
     async fn stop(self) {
-        let store = self.server.store().clone();
-        self.server.shutdown().await;
-        let _ = tokio::time::timeout(Duration::from_secs(5), store.close()).await;
+        self.0.stop().await;
     }
 }
 
