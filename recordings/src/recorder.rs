@@ -119,6 +119,9 @@ impl Recorder {
     /// Starts recording a session into `config.dir`: the mix (if on) starts now.
     pub fn start(config: RecorderConfig) -> Result<Self, RecordingError> {
         std::fs::create_dir_all(&config.dir).map_err(|e| RecordingError::io(&config.dir, e))?;
+        // GStreamer first: its first initialisation in a process may rebuild the plugin
+        // registry (seconds), which must not fall inside the mix's timeline.
+        crate::pipeline::init()?;
         let clock = SessionClock::now();
         let (tx, rx) = mpsc::channel();
         let (events_tx, events) = mpsc::channel();

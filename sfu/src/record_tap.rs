@@ -283,7 +283,9 @@ impl RecordTap {
         t.recording = Some(TrackRecording {
             id,
             layer,
-            awaiting_keyframe: false,
+            // A video file starts at a keyframe: ask for one at once, from this loop,
+            // rather than when the recorder's thread gets to the new track.
+            awaiting_keyframe: t.kind == TrackKind::Video,
             keyframe_asked: None,
             last_report: None,
             next_layer_check: now + LAYER_CHECK,

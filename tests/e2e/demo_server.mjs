@@ -69,3 +69,16 @@ export async function act(page, testid, { confirm = false } = {}) {
   await tid(page, testid).click();
   if (confirm) await tid(page, "confirm-yes").click();
 }
+
+/** The session's attendance log as entries (`{seq, at, kind, data}`), exported through
+ *  the API (`?format=jsonl`) with a fresh login of staff account `username`. */
+export async function attendanceLog(server, session, username = "segretario") {
+  const creds = server.staff(username);
+  const login = await server.api("POST", "/api/auth/login", null, { username: creds.username, password: creds.password });
+  if (login.status !== 200) throw new Error(`staff login: ${login.status} ${JSON.stringify(login.body)}`);
+  const res = await fetch(`${server.http_url}/api/sessions/${encodeURIComponent(session)}/attendance?format=jsonl`, {
+    headers: { authorization: `Bearer ${login.body.token}` },
+  });
+  if (res.status !== 200) throw new Error(`attendance log: ${res.status}`);
+  return (await res.text()).split("\n").filter(Boolean).map((l) => JSON.parse(l));
+}

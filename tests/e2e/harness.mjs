@@ -1,7 +1,7 @@
 // Shared test harness: starts the real `seduta` binary on loopback and drives real
 // headless Chromium (Debian's) with a fake camera and microphone.
 
-import { spawn, execFileSync } from "node:child_process";
+import { spawn, spawnSync, execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, existsSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -156,4 +156,40 @@ export const remoteMediaInPage = async () => {
 
 export async function remoteMedia(page) {
   return page.evaluate(remoteMediaInPage);
+}
+
+// ---- Judging recorded files (Debian's ffmpeg and ffprobe) -------------------------
+
+/** What `ffmpeg -v error` says while decoding `file` to nothing: "" when it decodes
+ *  cleanly (a non-zero exit is reported too). `-enc_time_base -1` keeps the file's own
+ *  time base (1 ms in WebM) on the way to the null output: without it ffmpeg rounds
+ *  each video frame's time to ticks of the stream's guessed frame rate (100 ms at
+ *  10 fps), and two real frames captured 40 ms apart become "non monotonically
+ *  increasing dts to muxer" — a complaint about its own rounding, not about the file. */
+export function decodeErrors(file) {
+  const r = spawnSync("ffmpeg", ["-nostdin", "-v", "error", "-i", file, "-enc_time_base", "-1", "-f", "null", "-"], { encoding: "utf8" });
+  if (r.error) throw new Error(`running ffmpeg (Debian package ffmpeg): ${r.error.message}`);
+  return `${r.stderr.trim()}${r.status === 0 ? "" : ` (ffmpeg exited with ${r.status})`}`.trim();
+}
+
+/** A media file's packets as ffprobe reads them: the first packet's time, the end of
+ *  the last one (its time plus its duration, 0 when the container gives none) and
+ *  `seconds`, the span between them — a live WebM has no Duration element, so this is
+ *  its duration (docs/recording.md, "Crash safety"). Times in seconds. */
+export function packetSpan(file) {
+  const r = spawnSync("ffprobe", ["-v", "error", "-show_entries", "packet=pts_time,duration_time", "-of", "csv=p=0", file], { encoding: "utf8", maxBuffer: 64 << 20 });
+  if (r.error) throw new Error(`running ffprobe (Debian package ffmpeg): ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`ffprobe ${file}: ${r.stderr.trim()}`);
+  let first = Infinity;
+  let end = -Infinity;
+  let packets = 0;
+  for (const line of r.stdout.split("\n")) {
+    const [pts, duration] = line.split(",").map(Number);
+    if (!Number.isFinite(pts)) continue;
+    packets += 1;
+    first = Math.min(first, pts);
+    end = Math.max(end, pts + (Number.isFinite(duration) ? duration : 0));
+  }
+  if (packets === 0) throw new Error(`${file} has no packets`);
+  return { packets, first, end, seconds: end - first };
 }
