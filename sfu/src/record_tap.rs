@@ -4,9 +4,9 @@
 //! The tap's per-track state lives on the published track itself
 //! ([`crate::participant::Published::recording`]), so the forwarding path needs no
 //! lookup. The recorder's own thread does every write; the tap never blocks the loop.
-//! For a simulcast track one layer is recorded: the highest one the publisher sends.
-//! When that changes (the publisher drops or restores its top layer), the track goes on
-//! in a new file (`…-camera-2`), since a file holds one stream.
+//! For a simulcast track one layer is recorded: the middle one while the publisher
+//! sends it, else the highest it sends ([`recorded_layer`]). When that changes, the
+//! track goes on in a new file (`…-camera-2`), since a file holds one stream.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -25,7 +25,7 @@ use crate::participant::Published;
 use crate::simulcast::{LAYERS, index};
 
 /// How long a simulcast track's layers are watched before its recording starts, so
-/// that the first file is of the highest layer rather than of whichever came first.
+/// that the first file is of the layer to record rather than of whichever came first.
 const SIMULCAST_SETTLE: Duration = Duration::from_secs(1);
 
 /// How often the recorded layer of a simulcast track is reconsidered.
@@ -155,7 +155,7 @@ impl RecordTap {
                 return None;
             }
             let target = if t.simulcast {
-                highest_active(t, now).unwrap_or(layer)
+                recorded_layer(t, now).unwrap_or(layer)
             } else {
                 layer
             };
@@ -293,7 +293,7 @@ impl RecordTap {
         });
     }
 
-    /// Follows the publisher's highest layer: a new file when it changed.
+    /// Follows the layer to record (see [`recorded_layer`]): a new file when it changed.
     fn reconsider_layer(
         &mut self,
         who: &ParticipantId,
@@ -309,7 +309,7 @@ impl RecordTap {
         }
         rec.next_layer_check = now + LAYER_CHECK;
         let current = rec.layer;
-        match highest_active(t, now) {
+        match recorded_layer(t, now) {
             Some(best) if best != current => {
                 self.end(t);
                 self.start(who, t, best, data, now);
@@ -366,9 +366,17 @@ fn settled(t: &Published, now: Instant) -> bool {
         .is_some_and(|first| now.saturating_duration_since(first) >= SIMULCAST_SETTLE)
 }
 
-/// The highest layer the publisher sends now.
-fn highest_active(t: &Published, now: Instant) -> Option<Layer> {
+/// The layer of a simulcast camera to record: the middle one while the publisher sends
+/// it, else the highest it sends. Browsers drop their top layer first whenever their
+/// bandwidth estimate or CPU dips, and every change of recorded layer is a new file
+/// with a gap of a keyframe wait; the middle layer is rarely dropped, so the record
+/// stays whole, and at 640x360 it fills a tile of the preservation copy's grid (two or
+/// more people at 1280x720) without loss.
+fn recorded_layer(t: &Published, now: Instant) -> Option<Layer> {
     let available = t.available(now);
+    if available[index(Layer::Medium)] {
+        return Some(Layer::Medium);
+    }
     LAYERS.iter().rev().copied().find(|l| available[index(*l)])
 }
 

@@ -15,12 +15,13 @@
 //  - every working master lasts the session's duration within 0.5 s.
 //
 // What "the session's duration" is here, exactly: the recorded span of the session,
-// from the `at` of the attendance log's `recording_started` entry to the `at` of its
-// `recording_stopped` entry (the server's clock, in milliseconds; the log is fetched
-// through the API). The server stores `recording_started` once the recorder has
-// started (the mix's time zero), just before it hands the recorder to the media plane,
-// and `recording_stopped` at the close once the recorder has stopped and closed every
-// file. A track's expected duration is the time its participant was recorded within
+// from the `at` of the attendance log's `recording_started` entry to the
+// `media_stopped_at` its `recording_stopped` entry records (the server's clock, in
+// milliseconds; the log is fetched through the API). The server stores
+// `recording_started` once the recorder has started (the mix's time zero), just before
+// it hands the recorder to the media plane; at the close the media plane hands the
+// recorder back (`media_stopped_at`: no frame reaches the files after it), and
+// `recording_stopped` is stored once every file is closed, a moment later. A track's expected duration is the time its participant was recorded within
 // that span; every participant recorded here (the three members and the segretario)
 // is admitted before the opening and present until the close (the test checks it in
 // the log), so it is the whole span. The mix covers the whole span too. A file's
@@ -59,13 +60,14 @@ const view = (page) => page.evaluate(() => window.seduta.meeting);
 // in its status section).
 const badges = (page) => page.locator('[data-testid="recording"]').evaluateAll((els) => els.map((e) => e.dataset.state));
 
-// In a page: whether the camera's top simulcast layer ("f") is being sent at 720p.
-const topLayerSending = async () => {
+// In a page: whether the camera's middle simulcast layer ("h", the one recorded) is
+// being sent at 360p.
+const middleLayerSending = async () => {
   const pc = window.seduta.publisherPc;
   if (!pc) return false;
   let top = false;
   (await pc.getStats()).forEach((s) => {
-    if (s.type === "outbound-rtp" && s.kind === "video" && s.rid === "f" && s.frameHeight >= 720 && s.framesPerSecond > 0) top = true;
+    if (s.type === "outbound-rtp" && s.kind === "video" && s.rid === "h" && s.frameHeight >= 360 && s.framesPerSecond > 0) top = true;
   });
   return top;
 };
@@ -139,13 +141,13 @@ test("a recorded session of over 20 s with three browsers: every working master 
     const notYet = await badges(page);
     assert.ok(notYet.length > 0 && notYet.every((s) => s === "off"), `not recorded before the opening: ${notYet}`);
 
-    // Every camera sends its top simulcast layer (1280x720), all at once, just before
-    // the opening: the recording takes a camera's highest layer and goes on in a new
-    // file when that changes, so a browser still ramping up its bandwidth estimate
-    // when the recording starts would leave its camera in pieces (docs/recording.md,
-    // "The tap"). A drop of the layer later on still does, and fails the test.
+    // Every camera sends its middle simulcast layer (640x360), all at once, just before
+    // the opening: the recording takes that layer and goes on in a new file when it
+    // changes, so a browser still ramping up its bandwidth estimate when the recording
+    // starts would leave its camera in pieces (docs/recording.md, "The tap"). A drop
+    // of the layer later on still does, and fails the test.
     const publishers = [seg, ...MEMBERS.map((id) => members[id])];
-    await until(async () => (await Promise.all(publishers.map((b) => b.page.evaluate(topLayerSending)))).every(Boolean), 60_000, "every camera sending its top layer");
+    await until(async () => (await Promise.all(publishers.map((b) => b.page.evaluate(middleLayerSending)))).every(Boolean), 60_000, "every camera sending its middle layer");
 
     // The session opens; the recording starts with it and everyone is shown it.
     await act(page, "open-session");
@@ -187,9 +189,10 @@ test("a recorded session of over 20 s with three browsers: every working master 
     const [started] = of("recording_started");
     const [stopped] = of("recording_stopped");
     const t0 = Date.parse(started.at);
-    const t1 = Date.parse(stopped.at);
+    assert.ok(stopped.data.media_stopped_at, "recording_stopped records when the media stopped");
+    const t1 = Date.parse(stopped.data.media_stopped_at);
     const span = (t1 - t0) / 1000;
-    console.log(`session ${session}: recording_started ${started.at} (seq ${started.seq}), recording_stopped ${stopped.at} (seq ${stopped.seq}): ${span.toFixed(3)} s recorded`);
+    console.log(`session ${session}: recording_started ${started.at} (seq ${started.seq}), media stopped ${stopped.data.media_stopped_at}, recording_stopped ${stopped.at} (seq ${stopped.seq}): ${span.toFixed(3)} s recorded`);
     assert.ok(span >= 20, `at least 20 s recorded: ${span} s`);
     // Everyone recorded was admitted before the start and stayed to the stop.
     for (const id of [...MEMBERS, segId]) {

@@ -188,6 +188,9 @@ impl Hub {
                     None
                 }
             };
+            // The media ends here; closing the files (below) takes a while longer,
+            // and the entry is written after it.
+            data["media_stopped_at"] = json!(rfc3339(now_ms()));
             if let Some(recorder) = recorder {
                 match tokio::task::spawn_blocking(move || recorder.stop()).await {
                     Ok(Ok(summary)) => {
