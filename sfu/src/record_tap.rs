@@ -5,8 +5,10 @@
 //! ([`crate::participant::Published::recording`]), so the forwarding path needs no
 //! lookup. The recorder's own thread does every write; the tap never blocks the loop.
 //! For a simulcast track one layer is recorded: the middle one while the publisher
-//! sends it, else the highest it sends ([`recorded_layer`]). When that changes, the
-//! track goes on in a new file (`…-camera-2`), since a file holds one stream.
+//! sends it, else the highest it sends ([`recorded_layer`]). A drop of that layer
+//! shorter than [`LAYER_ABANDON`] is a gap in the same file (restarting at a
+//! keyframe); a longer one moves the track to another layer in a new file
+//! (`…-camera-2`), since a file holds one stream.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -34,6 +36,15 @@ const LAYER_CHECK: Duration = Duration::from_secs(1);
 /// How often a keyframe is asked for while a resumed video track waits for one.
 const KEYFRAME_RETRY: Duration = Duration::from_secs(1);
 
+/// A recorded video layer silent this long restarts at a keyframe when it comes back
+/// (the frames it lost are gone; a delta frame after them would not decode).
+const FRAME_GAP: Duration = Duration::from_millis(500);
+
+/// A recorded layer silent this long is given up for another one (a new file). A
+/// shorter drop, as browsers make when their estimate or CPU dips, stays a gap of its
+/// real length in the same file.
+const LAYER_ABANDON: Duration = Duration::from_secs(8);
+
 /// The recording of one published track (one file of it at a time).
 #[derive(Debug)]
 pub struct TrackRecording {
@@ -44,6 +55,8 @@ pub struct TrackRecording {
     keyframe_asked: Option<Instant>,
     /// The RTP timestamp of the last sender report handed over.
     last_report: Option<u64>,
+    /// When the last frame of the recorded layer came (or the file started).
+    last_frame: Instant,
     next_layer_check: Instant,
     /// The recorder gave up on this file (disk full, pipeline error).
     failed: bool,
@@ -168,6 +181,11 @@ impl RecordTap {
             return None;
         }
         let keyframe = data.is_keyframe();
+        if t.kind == TrackKind::Video && now.saturating_duration_since(rec.last_frame) >= FRAME_GAP
+        {
+            rec.awaiting_keyframe = true;
+        }
+        rec.last_frame = now;
         if rec.awaiting_keyframe {
             if !keyframe {
                 let due = rec
@@ -288,12 +306,14 @@ impl RecordTap {
             awaiting_keyframe: t.kind == TrackKind::Video,
             keyframe_asked: None,
             last_report: None,
+            last_frame: now,
             next_layer_check: now + LAYER_CHECK,
             failed: false,
         });
     }
 
-    /// Follows the layer to record (see [`recorded_layer`]): a new file when it changed.
+    /// Follows the layer to record (see [`recorded_layer`]): a new file when the
+    /// recorded one has been silent for [`LAYER_ABANDON`], or to leave the lowest.
     fn reconsider_layer(
         &mut self,
         who: &ParticipantId,
@@ -309,8 +329,11 @@ impl RecordTap {
         }
         rec.next_layer_check = now + LAYER_CHECK;
         let current = rec.layer;
+        // Stay on the recorded layer through short drops; leave the lowest one as
+        // soon as a better one comes.
+        let abandoned = now.saturating_duration_since(rec.last_frame) >= LAYER_ABANDON;
         match recorded_layer(t, now) {
-            Some(best) if best != current => {
+            Some(best) if best != current && (abandoned || current == Layer::Low) => {
                 self.end(t);
                 self.start(who, t, best, data, now);
             }
