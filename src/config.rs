@@ -235,6 +235,23 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_tsa_settings_parse() {
+        // The commented `[package]` lines of the example, uncommented.
+        let text = include_str!("../docs/seduta.example.toml")
+            .replace("# tsa_url = ", "tsa_url = ")
+            .replace("# tsa_trust = ", "tsa_trust = ");
+        let config: Config = toml::from_str(&text).expect("the TSA settings parse");
+        assert_eq!(
+            config.package.tsa_url.as_deref(),
+            Some("https://tsa.example.it/tsa")
+        );
+        assert_eq!(
+            config.package.tsa_trust.as_deref(),
+            Some(std::path::Path::new("/etc/seduta/tsa-ca.pem"))
+        );
+    }
+
+    #[test]
     fn unknown_keys_are_refused() {
         assert!(toml::from_str::<Config>("http_bnid = \"127.0.0.1:1\"").is_err());
     }

@@ -58,6 +58,7 @@ pub mod package;
 pub mod record;
 pub mod signature;
 pub mod time;
+pub mod timestamp;
 pub mod verbale;
 
 pub use format::FileFormat;

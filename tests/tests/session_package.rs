@@ -8,7 +8,14 @@
 //! `.p7s`, a PDF) refused with their codes and entered in the access log; version 2
 //! with the signatures delivered to a folder and to a webhook receiver run here (HMAC
 //! checked, stored once per idempotency key); the delivered package verified again,
-//! signatures included (`openssl cms -verify` against the test CA).
+//! signatures included (`openssl cms -verify` against the test CA). With a TSA run
+//! here (an axum handler passing each request to `openssl ts -reply`, its certificate
+//! made by the test CA with extendedKeyUsage critical timeStamping): the first
+//! signature is uploaded while the TSA answers garbage (accepted, timestamp pending
+//! with `timestamp_corrupt`), the others once it answers; every signature's
+//! timestamp is granted, version 2 carries the four `.tsr` files marked
+//! MarcaturaTemporale, and each verifies with `openssl ts -verify` over the
+//! signature value read by `openssl asn1parse`.
 //!
 //! Run inside a network namespace (see README): `unshare -n bash -c 'ip link set lo
 //! up && cargo test -p seduta-tests --test session_package'`.
@@ -102,6 +109,82 @@ async fn webhook_receiver() -> anyhow::Result<(SocketAddr, Arc<Mutex<Inbox>>)> {
     Ok((addr, inbox))
 }
 
+// ---------------------------------------------------------------------------
+// The TSA: `openssl ts -reply` behind an HTTP handler; answers garbage while
+// `garbage` is set.
+
+struct TsaState {
+    /// The PKI folder (tsa.pem, tsa.key, ts.cnf, tsaserial).
+    dir: PathBuf,
+    garbage: std::sync::atomic::AtomicBool,
+    requests: std::sync::atomic::AtomicUsize,
+    /// One `openssl ts -reply` at a time (the serial file).
+    lock: tokio::sync::Mutex<()>,
+}
+
+async fn timestamp(
+    State(tsa): State<Arc<TsaState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, [(&'static str, &'static str); 1], Vec<u8>) {
+    use std::sync::atomic::Ordering;
+    tsa.requests.fetch_add(1, Ordering::Relaxed);
+    let reply = |status, body| {
+        (
+            status,
+            [("content-type", "application/timestamp-reply")],
+            body,
+        )
+    };
+    if headers.get("content-type").and_then(|v| v.to_str().ok())
+        != Some("application/timestamp-query")
+    {
+        return reply(StatusCode::UNSUPPORTED_MEDIA_TYPE, Vec::new());
+    }
+    if tsa.garbage.load(Ordering::Relaxed) {
+        return reply(StatusCode::OK, b"<html>TSA in manutenzione</html>".to_vec());
+    }
+    let _one = tsa.lock.lock().await;
+    let dir = tsa.dir.clone();
+    let answer = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<u8>> {
+        std::fs::write(dir.join("q.tsq"), &body)?;
+        run(Command::new("openssl").current_dir(&dir).args([
+            "ts",
+            "-reply",
+            "-config",
+            "ts.cnf",
+            "-queryfile",
+            "q.tsq",
+            "-out",
+            "r.tsr",
+        ]))?;
+        Ok(std::fs::read(dir.join("r.tsr"))?)
+    })
+    .await;
+    match answer {
+        Ok(Ok(bytes)) => reply(StatusCode::OK, bytes),
+        _ => reply(StatusCode::INTERNAL_SERVER_ERROR, Vec::new()),
+    }
+}
+
+async fn tsa_server(dir: &Path) -> anyhow::Result<(SocketAddr, Arc<TsaState>)> {
+    let state = Arc::new(TsaState {
+        dir: dir.to_owned(),
+        garbage: std::sync::atomic::AtomicBool::new(false),
+        requests: std::sync::atomic::AtomicUsize::new(0),
+        lock: tokio::sync::Mutex::new(()),
+    });
+    let app = axum::Router::new()
+        .route("/tsa", axum::routing::post(timestamp))
+        .with_state(state.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok((addr, state))
+}
+
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
@@ -121,7 +204,12 @@ impl std::ops::Deref for Seduta {
     }
 }
 
-async fn start(scratch: &Path, webhook: SocketAddr) -> anyhow::Result<Seduta> {
+async fn start(
+    scratch: &Path,
+    webhook: SocketAddr,
+    tsa: SocketAddr,
+    tsa_trust: PathBuf,
+) -> anyhow::Result<Seduta> {
     let data_dir = scratch.join("data");
     let outbox_dir = scratch.join("consegne");
     std::fs::create_dir_all(&outbox_dir)?;
@@ -156,6 +244,8 @@ async fn start(scratch: &Path, webhook: SocketAddr) -> anyhow::Result<Seduta> {
         c.preservation = true;
         c.preservation_threads = 1;
         c.delivery = delivery;
+        c.package.tsa_url = Some(format!("http://{tsa}/tsa"));
+        c.package.tsa_trust = Some(tsa_trust);
     })
     .await?;
     Ok(Seduta(seduta))
@@ -435,6 +525,14 @@ fn verifica(manifest: &Value, path: &str) -> Option<bool> {
         .as_bool()
 }
 
+fn marcatura(manifest: &Value, path: &str) -> Option<bool> {
+    manifest["files"]
+        .as_array()?
+        .iter()
+        .find(|f| f["path"] == path)?["metadata"]["Verifica"]["MarcaturaTemporale"]
+        .as_bool()
+}
+
 // ---------------------------------------------------------------------------
 // A test PKI made with openssl.
 
@@ -481,6 +579,7 @@ impl Pki {
             "ec",
             "/C=IT/O=Comune di prova/CN=Segretario di prova",
         )?;
+        pki.tsa()?;
         Ok(pki)
     }
 
@@ -488,6 +587,85 @@ impl Pki {
         let mut c = Command::new("openssl");
         c.current_dir(&self.dir);
         c
+    }
+
+    /// The TSA's key and certificate (extendedKeyUsage critical timeStamping, issued
+    /// by the test CA) and the `openssl ts` configuration.
+    fn tsa(&self) -> anyhow::Result<()> {
+        std::fs::write(
+            self.dir.join("tsa.ext"),
+            "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\nextendedKeyUsage=critical,timeStamping\nsubjectKeyIdentifier=hash\n",
+        )?;
+        run(self.openssl().args([
+            "req",
+            "-new",
+            "-nodes",
+            "-newkey",
+            "rsa:2048",
+            "-keyout",
+            "tsa.key",
+            "-out",
+            "tsa.csr",
+            "-subj",
+            "/C=IT/O=Prestatore di prova/CN=TSA di prova",
+        ]))?;
+        run(self.openssl().args([
+            "x509",
+            "-req",
+            "-in",
+            "tsa.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "365",
+            "-sha256",
+            "-extfile",
+            "tsa.ext",
+            "-out",
+            "tsa.pem",
+        ]))?;
+        std::fs::write(self.dir.join("tsaserial"), "01\n")?;
+        std::fs::write(
+            self.dir.join("ts.cnf"),
+            "[ tsa ]\ndefault_tsa = tsa1\n[ tsa1 ]\ndir = .\nserial = $dir/tsaserial\n\
+             crypto_device = builtin\nsigner_cert = $dir/tsa.pem\ncerts = $dir/ca.pem\n\
+             signer_key = $dir/tsa.key\nsigner_digest = sha256\n\
+             default_policy = 1.3.6.1.4.1.99999.1\ndigests = sha256\naccuracy = secs:1\n\
+             ordering = yes\ntsa_name = yes\ness_cert_id_chain = no\ness_cert_id_alg = sha256\n",
+        )?;
+        Ok(())
+    }
+
+    /// `openssl ts -verify` of the timestamp `tsr` over the signature value of
+    /// `p7s` (read by `openssl asn1parse`: the last OCTET STRING of a signature
+    /// without unsigned attributes), against the test CA.
+    fn verify_timestamp(&self, tsr: &Path, p7s: &Path) -> anyhow::Result<()> {
+        let parsed = run(self
+            .openssl()
+            .args(["asn1parse", "-inform", "DER", "-in"])
+            .arg(p7s))?;
+        let value = parsed
+            .lines()
+            .rev()
+            .find_map(|l| l.split("OCTET STRING      [HEX DUMP]:").nth(1))
+            .context("no signature value")?;
+        let digest = sha256_hex(&hex::decode(value.trim())?);
+        run(self
+            .openssl()
+            .args(["ts", "-verify", "-in"])
+            .arg(tsr)
+            .args([
+                "-digest",
+                &digest,
+                "-CAfile",
+                "ca.pem",
+                "-untrusted",
+                "tsa.pem",
+            ]))?;
+        Ok(())
     }
 
     fn signer(&self, name: &str, key: &str, subject: &str) -> anyhow::Result<()> {
@@ -580,7 +758,9 @@ async fn a_recorded_session_becomes_a_signed_delivered_package() -> anyhow::Resu
     let _ = std::fs::remove_dir_all(&scratch);
     std::fs::create_dir_all(&scratch)?;
     let (webhook, inbox) = webhook_receiver().await?;
-    let s = start(&scratch, webhook).await?;
+    let pki = Pki::new(&scratch.join("pki"))?;
+    let (tsa_addr, tsa) = tsa_server(&pki.dir).await?;
+    let s = start(&scratch, webhook, tsa_addr, pki.dir.join("ca.pem")).await?;
     let session = s.session.clone();
 
     // A 12 s session: two remote members (tones and VP8 from webrtc-rs), two in the
@@ -704,7 +884,6 @@ async fn a_recorded_session_becomes_a_signed_delivered_package() -> anyhow::Resu
     }
 
     // Signatures made here.
-    let pki = Pki::new(&scratch.join("pki"))?;
     let mp4 = v1_dir.join(MP4);
     let pdf = v1_dir.join(VERBALE);
     let sindaca_mp4 = pki.sign("sindaca", &mp4)?;
@@ -742,7 +921,10 @@ async fn a_recorded_session_becomes_a_signed_delivered_package() -> anyhow::Resu
         "a refused upload changed the package: {report}"
     );
 
-    // The good ones.
+    // The good ones. The first while the TSA answers garbage: accepted, its
+    // timestamp pending with a stable code; the next upload retries it.
+    tsa.garbage
+        .store(true, std::sync::atomic::Ordering::Relaxed);
     for (file, role, body) in [
         (MP4, "presiding", &sindaca_mp4),
         (VERBALE, "presiding", &sindaca_pdf),
@@ -756,7 +938,33 @@ async fn a_recorded_session_becomes_a_signed_delivered_package() -> anyhow::Resu
                 && answer["signature"]["signing_time"].is_string(),
             "{answer}"
         );
+        let stamp = &answer["signature"]["timestamp"];
+        if tsa
+            .garbage
+            .swap(false, std::sync::atomic::Ordering::Relaxed)
+        {
+            ensure!(
+                stamp["state"] == "pending"
+                    && stamp["code"] == "timestamp_corrupt"
+                    && stamp["summary"] == "timestamp pending (timestamp_corrupt)",
+                "a TSA answering garbage: {answer}"
+            );
+            let report = s.package().await?;
+            ensure!(
+                report["signatures"][0]["timestamp"]["state"] == "pending",
+                "{report}"
+            );
+        } else {
+            ensure!(
+                stamp["state"] == "granted" && stamp["time"].is_string(),
+                "{answer}"
+            );
+        }
     }
+    ensure!(
+        tsa.requests.load(std::sync::atomic::Ordering::Relaxed) == 5,
+        "TSA requests: one garbage, four granted"
+    );
     let (status, answer) = s.sign(MP4, "presiding", &sindaca_mp4).await?;
     ensure!(
         status == 409 && answer["code"] == "signature_exists",
@@ -775,6 +983,20 @@ async fn a_recorded_session_becomes_a_signed_delivered_package() -> anyhow::Resu
         })
         .collect();
     ensure!(signers.len() == 4 && report["complete"] == true, "{report}");
+    for v in report["signatures"].as_array().context("signatures")? {
+        let stamp = &v["timestamp"];
+        ensure!(
+            stamp["state"] == "granted"
+                && stamp["time"].as_str().is_some_and(|t| t.ends_with('Z'))
+                && stamp["trusted"] == true
+                && stamp["summary"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with("timestamp granted at "))
+                && stamp["timestamp_file"]
+                    == format!("{}.tsr", v["signature_file"].as_str().unwrap_or_default()),
+            "{v}"
+        );
+    }
     ensure!(
         signers.contains(&(
             format!("{MP4}.presidente.p7s"),
@@ -894,6 +1116,13 @@ async fn a_recorded_session_becomes_a_signed_delivered_package() -> anyhow::Resu
                 "{sig} not listed as a signature"
             );
             pki.verify(&v2_dir.join(&sig), &v2_dir.join(file))?;
+            let tsr = format!("{sig}.tsr");
+            ensure!(
+                marcatura(&manifest, &tsr) == Some(true)
+                    && marcatura(&manifest, &sig) == Some(true),
+                "{tsr} not marked MarcaturaTemporale"
+            );
+            pki.verify_timestamp(&v2_dir.join(&tsr), &v2_dir.join(&sig))?;
         }
     }
 

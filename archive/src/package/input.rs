@@ -42,6 +42,10 @@ pub enum FileRole {
     /// carried in a later version of the package once collected. Its metadata and
     /// the signed file's say `Verifica.FirmatoDigitalmente: true`.
     DetachedSignature,
+    /// An RFC 3161 timestamp response (`.tsr`) over the signature value of a carried
+    /// detached signature, named `<signature>.tsr` (`<file>.<role>.p7s.tsr`). It and
+    /// the signature it stamps say `Verifica.MarcaturaTemporale: true`.
+    Timestamp,
     /// Anything else.
     Other,
 }

@@ -85,6 +85,8 @@ struct Context<'a> {
     settings: &'a PackageSettings,
     /// The names of the package's detached signatures.
     signatures: Vec<&'a str>,
+    /// The names of the package's timestamps (`<signature>.tsr`).
+    timestamps: Vec<&'a str>,
 }
 
 impl Context<'_> {
@@ -137,12 +139,23 @@ impl Context<'_> {
             })
     }
 
+    /// Whether `e` is a timestamp, or a signature one of the package's timestamps
+    /// (`<signature>.tsr`) stamps.
+    fn timestamped(&self, e: &PackageEntry) -> bool {
+        e.kind == EntryKind::Included(FileRole::Timestamp)
+            || (e.kind == EntryKind::Included(FileRole::DetachedSignature)
+                && self
+                    .timestamps
+                    .iter()
+                    .any(|t| t.strip_suffix(".tsr") == Some(e.name.as_str())))
+    }
+
     fn metadata(&self, e: &PackageEntry, attachments: &[&PackageEntry]) -> DocumentMetadata {
         let r = self.record;
         let formazione = match e.kind {
             EntryKind::Verbale => "a",
             // Received from the signers.
-            EntryKind::Included(FileRole::DetachedSignature) => "b",
+            EntryKind::Included(FileRole::DetachedSignature | FileRole::Timestamp) => "b",
             EntryKind::Included(_) => "c",
             _ => "d",
         };
@@ -153,6 +166,9 @@ impl Context<'_> {
             }
             EntryKind::Included(FileRole::DetachedSignature) => {
                 "Firma digitale CAdES (detached)".into()
+            }
+            EntryKind::Included(FileRole::Timestamp) => {
+                "Marca temporale RFC 3161 della firma".into()
             }
             _ => format!("Documentazione della seduta: {}", e.description),
         };
@@ -210,7 +226,7 @@ impl Context<'_> {
             verifica: Verifica {
                 firmato_digitalmente: self.signed(e),
                 sigillato_elettronicamente: false,
-                marcatura_temporale: false,
+                marcatura_temporale: self.timestamped(e),
                 conformita_copie_immagine_su_supporto_informatico: false,
             },
             nome_del_documento: e.name.rsplit('/').next().unwrap_or(&e.name).to_owned(),
@@ -237,10 +253,16 @@ pub(crate) fn build(
         .filter(|e| e.kind == EntryKind::Included(FileRole::DetachedSignature))
         .map(|e| e.name.as_str())
         .collect();
+    let timestamps = entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::Included(FileRole::Timestamp))
+        .map(|e| e.name.as_str())
+        .collect();
     let cx = Context {
         record,
         settings,
         signatures,
+        timestamps,
     };
     let others: Vec<&PackageEntry> = entries
         .iter()

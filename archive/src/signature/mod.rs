@@ -6,12 +6,12 @@
 //! signer's certificate carried in the message, and — when a [`TrustList`] is given —
 //! that certificate must chain to a trusted CA and be valid at the signing time.
 //! Signer names (CN, fiscal code from serialNumber) and the signing time are
-//! reported. RFC 3161 timestamps are not checked here.
+//! reported. RFC 3161 timestamps over a signature are in [`crate::timestamp`].
 
 mod algorithms;
 mod error;
 mod names;
-mod parse;
+pub(crate) mod parse;
 mod trust;
 
 use std::io::Read;
@@ -87,7 +87,7 @@ pub fn verify_detached(
     })
 }
 
-fn certificates(signed: &SignedData) -> Vec<Certificate> {
+pub(crate) fn certificates(signed: &SignedData) -> Vec<Certificate> {
     signed
         .certificates
         .iter()
@@ -99,7 +99,7 @@ fn certificates(signed: &SignedData) -> Vec<Certificate> {
         .collect()
 }
 
-fn is_signer(info: &SignerInfo, cert: &Certificate) -> bool {
+pub(crate) fn is_signer(info: &SignerInfo, cert: &Certificate) -> bool {
     match &info.sid {
         SignerIdentifier::IssuerAndSerialNumber(id) => {
             id.issuer == cert.tbs_certificate.issuer
@@ -118,7 +118,7 @@ fn is_signer(info: &SignerInfo, cert: &Certificate) -> bool {
     }
 }
 
-fn verify_signer(
+pub(crate) fn verify_signer(
     info: &SignerInfo,
     digest: &[u8],
     pool: &[Certificate],

@@ -389,6 +389,22 @@ impl Packages {
                 role: FileRole::DetachedSignature,
                 description: format!("Firma digitale di {}", name.trim_end_matches(".p7s")),
             });
+            let tsr = name
+                .split('/')
+                .fold(signature_root.clone(), |p, s| p.join(s))
+                .with_extension("p7s.tsr");
+            if tsr.is_file() {
+                included.push(IncludedFile {
+                    source: tsr,
+                    name: format!("{name}.tsr"),
+                    format: FileFormat::new(
+                        "application/timestamp-reply",
+                        "RFC 3161 TimeStampResp (.tsr)",
+                    ),
+                    role: FileRole::Timestamp,
+                    description: format!("Marca temporale della firma {name}"),
+                });
+            }
         }
         let verbale = in_v1(seduta_archive::package::layout::VERBALE);
         let tmp = dir.join(format!(".v{version}.tmp"));
@@ -563,6 +579,10 @@ impl Packages {
                 super::session_folder(&self.inner.recordings, &session).is_some_and(|f| f.is_dir());
             if (has_recording || opened) && !dir.join("v1").is_dir() {
                 self.after_preservation(&session);
+            }
+            // Timestamps still pending, for a package not yet signed in full.
+            if self.timestamps_enabled() && self.versions(&session).len() == 1 {
+                self.stamp_pending(&session);
             }
             if let Err(e) = self.complete_if_signed(&session) {
                 tracing::warn!(

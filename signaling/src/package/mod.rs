@@ -16,6 +16,7 @@
 //!   v1/<session>-v1.zip        the same, as a zip (what is delivered and downloaded)
 //!   v1/version.json            what was built: files, digests, what is to be signed
 //!   signatures/<file>.<role>.p7s   accepted signatures (+ .json: the verification)
+//!   signatures/<file>.<role>.p7s.tsr   its RFC 3161 timestamp, with a TSA (+ .tsr.json)
 //!   v2/…                       the package with the signatures, once all are in
 //! ```
 
@@ -23,6 +24,7 @@ mod build;
 mod record;
 mod rome;
 mod signatures;
+mod timestamps;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,6 +40,7 @@ pub use seduta_delivery::{
 };
 use serde::{Deserialize, Serialize};
 pub use signatures::{SignatureView, SignerRole, UploadError};
+pub use timestamps::TimestampView;
 use tokio::runtime::Handle;
 
 use crate::store::Store;
@@ -74,6 +77,13 @@ pub struct PackageConfig {
     pub deliver: DeliverWhen,
     /// The largest signature file accepted, in bytes (at most 256 KiB).
     pub max_signature_bytes: usize,
+    /// An RFC 3161 timestamp authority (`http(s)://…`): each accepted signature
+    /// gets a timestamp over its signature value (CAdES-T), carried as
+    /// `<signature>.tsr` in the signed version. None (the default): no timestamps.
+    pub tsa_url: Option<String>,
+    /// A PEM bundle of CA certificates the TSA's certificate must chain to. None:
+    /// the timestamp's signature is checked, the TSA's certificate only reported.
+    pub tsa_trust: Option<PathBuf>,
 }
 
 impl Default for PackageConfig {
@@ -82,6 +92,8 @@ impl Default for PackageConfig {
             trust_list: None,
             deliver: DeliverWhen::AfterSignatures,
             max_signature_bytes: 64 * 1024,
+            tsa_url: None,
+            tsa_trust: None,
         }
     }
 }
@@ -109,6 +121,10 @@ struct Inner {
     recordings: PathBuf,
     config: PackageConfig,
     trust: TrustList,
+    /// The timestamp authority, when configured.
+    tsa: Option<timestamps::Tsa>,
+    /// One round of timestamp requests at a time in this process.
+    tsa_lock: Mutex<()>,
     outbox: Option<Outbox>,
     /// Whether this server makes preservation copies: then a recording whose copy is
     /// not finished (or not yet queued) waits for it.
@@ -131,6 +147,9 @@ pub enum PackagesError {
         /// What went wrong.
         message: String,
     },
+    /// The TSA settings are unusable (URL, trust bundle).
+    #[error("the timestamp authority: {0}")]
+    Tsa(String),
     /// Not called from within a tokio runtime.
     #[error("the package service needs a tokio runtime")]
     NoRuntime,
@@ -166,6 +185,25 @@ impl Packages {
                 list
             }
         };
+        let tsa = match &config.tsa_url {
+            None => None,
+            Some(url) => {
+                let trust = match &config.tsa_trust {
+                    None => TrustList::none(),
+                    Some(path) => {
+                        let bad =
+                            |m: String| PackagesError::Tsa(format!("{}: {m}", path.display()));
+                        let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+                        let list = TrustList::from_pem(&pem).map_err(|e| bad(e.to_string()))?;
+                        if list.is_empty() {
+                            return Err(bad("no CERTIFICATE in the file".into()));
+                        }
+                        list
+                    }
+                };
+                Some(timestamps::Tsa::new(url, trust).map_err(PackagesError::Tsa)?)
+            }
+        };
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
@@ -173,6 +211,8 @@ impl Packages {
                 recordings: data_dir.join("recordings"),
                 config,
                 trust,
+                tsa,
+                tsa_lock: Mutex::new(()),
                 outbox,
                 copies,
                 runtime,

@@ -2,7 +2,8 @@
 //! version they sign (`seduta_archive::signature::verify_detached`), stored beside the
 //! package when accepted, refused with the archive's stable code otherwise (nothing
 //! changes). Once every requested signature is in, the next version is built with
-//! them and enqueued.
+//! them (and their RFC 3161 timestamps, when a TSA is configured: `timestamps.rs`)
+//! and enqueued.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -73,6 +74,10 @@ pub struct SignatureView {
     pub uploaded_at: String,
     /// The staff account that uploaded it.
     pub uploaded_by: String,
+    /// Its RFC 3161 timestamp when a TSA is configured (`granted` with the TSA's
+    /// time, or `pending` with the error code); absent without a TSA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<super::TimestampView>,
 }
 
 /// Why an upload was refused. Nothing was stored.
@@ -142,10 +147,11 @@ impl Packages {
                 if !under(&root, &signer.signature_file).is_file() {
                     continue;
                 }
-                if let Some(view) = fs::read(&path)
+                if let Some(mut view) = fs::read(&path)
                     .ok()
                     .and_then(|b| serde_json::from_slice::<SignatureView>(&b).ok())
                 {
+                    view.timestamp = self.timestamp_view(session, &signer.signature_file);
                     out.push(view);
                 }
             }
@@ -222,6 +228,7 @@ impl Packages {
             file_sha256: report.file_sha256.clone(),
             uploaded_at: crate::clock::rfc3339(crate::clock::now_ms()),
             uploaded_by: uploaded_by.to_owned(),
+            timestamp: None,
         };
         {
             let _guard = self
@@ -254,9 +261,15 @@ impl Packages {
             })?;
             sync_dir(&parent);
         }
+        // The timestamp of this signature (and of any still pending): a TSA that
+        // fails leaves it pending, the signature stays accepted.
+        self.stamp_pending(session);
+        let mut view = view;
+        view.timestamp = self.timestamp_view(session, &signer.signature_file);
         if self
             .missing_signatures(session)
             .is_some_and(|m| m.is_empty())
+            && self.pending_timestamps(session).is_empty()
         {
             let this = self.clone();
             let session = session.to_owned();
@@ -304,6 +317,9 @@ impl Packages {
         };
         if !missing.is_empty() {
             return Ok(BuildOutcome::NotReady("signatures missing"));
+        }
+        if !self.pending_timestamps(session).is_empty() {
+            return Ok(BuildOutcome::NotReady("timestamps pending"));
         }
         let Some(first) = self.versions(session).into_iter().next() else {
             return Ok(BuildOutcome::NotReady("no package"));

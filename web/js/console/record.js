@@ -181,9 +181,18 @@ function packageView(id, pkg, ctx) {
     : h("p", { class: "muted" }, t("package.signatures.none")));
   if ((pkg.signatures ?? []).length) {
     out.push(h("ul", { class: "plain small", testid: "package-signatures" }, pkg.signatures.map((sg) => h("li", null,
-      [sg.signature_file, sg.signer_cn, sg.signing_time ? dateTimeText(sg.signing_time) : null, sg.verdict].filter((x) => x).join(" — ")))));
+      [sg.signature_file, sg.signer_cn, sg.signing_time ? dateTimeText(sg.signing_time) : null, sg.verdict, timestampText(sg.timestamp)]
+        .filter((x) => x).join(" — ")))));
   }
   return out;
+}
+
+// A signature's RFC 3161 timestamp (only with a TSA configured).
+function timestampText(ts) {
+  if (!ts) return null;
+  return ts.state === "granted"
+    ? t("package.timestamp.granted", { time: dateTimeText(ts.time) })
+    : t("package.timestamp.pending", { code: ts.code ?? "…" });
 }
 
 // A file behind the staff token (the package API's own download), saved as a blob.
