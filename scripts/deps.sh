@@ -36,6 +36,7 @@ require_rust() {
 
 # What the server needs to build and to record sessions: GStreamer's libraries (the
 # recordings crate links them) and the plugins whose elements it uses (webmmux,
-# matroskamux, h264parse, flacenc; appsink and filesink).
+# matroskamux, h264parse, flacenc; appsink and filesink), and ffmpeg, which makes the
+# preservation copy after the close and reads microphone activity for the archive.
 RECORDING_PACKAGES=(libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
-  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad)
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad ffmpeg)
