@@ -21,5 +21,6 @@ pub mod demo;
 pub mod http;
 pub mod media;
 pub mod peer;
+pub mod pg;
 pub mod server;
 pub mod ws;

@@ -33,6 +33,7 @@ use seduta::server::Server;
 use seduta_signaling::auth::{hash_password, uuid_like};
 use seduta_signaling::store::{Ente, Organ, OrganSettings, StaffAccount, StaffRole};
 use seduta_tests::api::{Api, Reply};
+use seduta_tests::pg::PgDatabase;
 use seduta_tests::server::SECRET;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -53,62 +54,6 @@ struct Env {
     database_url: Option<String>,
 }
 
-struct PgDatabase {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl PgDatabase {
-    async fn create(admin_url: &str) -> anyhow::Result<Self> {
-        use sqlx::Connection;
-        let name = format!("seduta_archive_{}", &uuid_like()[..12]);
-        let mut conn = sqlx::PgConnection::connect(admin_url)
-            .await
-            .with_context(|| format!("connecting to TEST_DATABASE_URL ({admin_url})"))?;
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await?;
-        conn.close().await?;
-        let url = with_database(admin_url, &name)?;
-        Ok(Self {
-            admin_url: admin_url.to_owned(),
-            name,
-            url,
-        })
-    }
-
-    async fn drop_database(self) {
-        use sqlx::Connection;
-        let dropped = async {
-            let mut conn = sqlx::PgConnection::connect(&self.admin_url).await?;
-            sqlx::query(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ))
-            .execute(&mut conn)
-            .await?;
-            conn.close().await?;
-            anyhow::Ok(())
-        };
-        if let Err(e) = dropped.await {
-            eprintln!("could not drop the test database {}: {e:#}", self.name);
-        }
-    }
-}
-
-fn with_database(url: &str, name: &str) -> anyhow::Result<String> {
-    let authority_start = url.find("://").context("TEST_DATABASE_URL is not a URL")? + 3;
-    let (base, query) = match url.find('?') {
-        Some(q) => (&url[..q], &url[q..]),
-        None => (url, ""),
-    };
-    let authority_end = base[authority_start..]
-        .find('/')
-        .map_or(base.len(), |i| i + authority_start);
-    Ok(format!("{}/{name}{query}", &base[..authority_end]))
-}
-
 async fn run<F, Fut>(engine: Engine, scenario: F) -> anyhow::Result<()>
 where
     F: FnOnce(Env) -> Fut,
@@ -124,7 +69,9 @@ where
     let pg = match engine {
         Engine::Sqlite => None,
         Engine::Postgres => match std::env::var("TEST_DATABASE_URL") {
-            Ok(url) if !url.trim().is_empty() => Some(PgDatabase::create(url.trim()).await?),
+            Ok(url) if !url.trim().is_empty() => {
+                Some(PgDatabase::create(url.trim(), "seduta_archive").await?)
+            }
             _ if std::env::var("SEDUTA_SKIP_POSTGRES").as_deref() == Ok("1") => {
                 eprintln!("PostgreSQL run skipped: SEDUTA_SKIP_POSTGRES=1");
                 let _ = std::fs::remove_dir_all(&data_dir);

@@ -18,6 +18,7 @@ use seduta::server::Server;
 use seduta_signaling::attendance::{read_jsonl, verify};
 use seduta_signaling::auth::{Claims, Role, TokenIssuer, uuid_like};
 use seduta_tests::api::{Api, Reply};
+use seduta_tests::pg::PgDatabase;
 use seduta_tests::server::SECRET;
 use seduta_tests::ws::{Ending, WsClient};
 use serde_json::{Value, json};
@@ -36,65 +37,6 @@ enum Engine {
 struct Env {
     data_dir: PathBuf,
     database_url: Option<String>,
-}
-
-/// A PostgreSQL database made for one scenario.
-struct PgDatabase {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl PgDatabase {
-    async fn create(admin_url: &str) -> anyhow::Result<Self> {
-        use sqlx::Connection;
-        let name = format!("seduta_api_{}", &uuid_like()[..12]);
-        let mut conn = sqlx::PgConnection::connect(admin_url)
-            .await
-            .with_context(|| format!("connecting to TEST_DATABASE_URL ({admin_url})"))?;
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-            .with_context(|| format!("creating the database {name}"))?;
-        conn.close().await?;
-        let url = with_database(admin_url, &name)?;
-        Ok(Self {
-            admin_url: admin_url.to_owned(),
-            name,
-            url,
-        })
-    }
-
-    async fn drop_database(self) {
-        use sqlx::Connection;
-        let dropped = async {
-            let mut conn = sqlx::PgConnection::connect(&self.admin_url).await?;
-            sqlx::query(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ))
-            .execute(&mut conn)
-            .await?;
-            conn.close().await?;
-            anyhow::Ok(())
-        };
-        if let Err(e) = dropped.await {
-            eprintln!("could not drop the test database {}: {e:#}", self.name);
-        }
-    }
-}
-
-/// `url` with its database name replaced by `name` (query parameters kept).
-fn with_database(url: &str, name: &str) -> anyhow::Result<String> {
-    let authority_start = url.find("://").context("TEST_DATABASE_URL is not a URL")? + 3;
-    let (base, query) = match url.find('?') {
-        Some(q) => (&url[..q], &url[q..]),
-        None => (url, ""),
-    };
-    let authority_end = base[authority_start..]
-        .find('/')
-        .map_or(base.len(), |i| i + authority_start);
-    Ok(format!("{}/{name}{query}", &base[..authority_end]))
 }
 
 /// Runs `scenario` on `engine`, then removes its data directory and database,
@@ -116,7 +58,9 @@ where
     let pg = match engine {
         Engine::Sqlite => None,
         Engine::Postgres => match std::env::var("TEST_DATABASE_URL") {
-            Ok(url) if !url.trim().is_empty() => Some(PgDatabase::create(url.trim()).await?),
+            Ok(url) if !url.trim().is_empty() => {
+                Some(PgDatabase::create(url.trim(), "seduta_api").await?)
+            }
             _ if std::env::var("SEDUTA_SKIP_POSTGRES").as_deref() == Ok("1") => {
                 eprintln!(
                     "PostgreSQL run skipped: SEDUTA_SKIP_POSTGRES=1 and no TEST_DATABASE_URL"
