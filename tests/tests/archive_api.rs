@@ -21,19 +21,17 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::panic::AssertUnwindSafe;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
-use anyhow::{Context, bail, ensure};
-use futures_util::FutureExt;
+use anyhow::{Context, ensure};
 use seduta::config::Config;
 use seduta::demo::Demo;
 use seduta::server::Server;
-use seduta_signaling::auth::{hash_password, uuid_like};
+use seduta_signaling::auth::hash_password;
 use seduta_signaling::store::{Ente, Organ, OrganSettings, StaffAccount, StaffRole};
 use seduta_tests::api::{Api, Reply};
-use seduta_tests::pg::PgDatabase;
+use seduta_tests::pg::{Engine, Env, run_on};
 use seduta_tests::server::SECRET;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -42,60 +40,13 @@ use tokio::net::TcpStream;
 // ---------------------------------------------------------------------------
 // Two engines, as in meeting_api.rs.
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Engine {
-    Sqlite,
-    Postgres,
-}
-
-#[derive(Debug, Clone)]
-struct Env {
-    data_dir: PathBuf,
-    database_url: Option<String>,
-}
-
+/// Runs `scenario` on `engine` in a scratch data directory and database.
 async fn run<F, Fut>(engine: Engine, scenario: F) -> anyhow::Result<()>
 where
     F: FnOnce(Env) -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
-    let data_dir = std::env::temp_dir().join(format!(
-        "seduta-archive-{}-{}",
-        std::process::id(),
-        &uuid_like()[..8]
-    ));
-    let _ = std::fs::remove_dir_all(&data_dir);
-    std::fs::create_dir_all(&data_dir)?;
-    let pg = match engine {
-        Engine::Sqlite => None,
-        Engine::Postgres => match std::env::var("TEST_DATABASE_URL") {
-            Ok(url) if !url.trim().is_empty() => {
-                Some(PgDatabase::create(url.trim(), "seduta_archive").await?)
-            }
-            _ if std::env::var("SEDUTA_SKIP_POSTGRES").as_deref() == Ok("1") => {
-                eprintln!("PostgreSQL run skipped: SEDUTA_SKIP_POSTGRES=1");
-                let _ = std::fs::remove_dir_all(&data_dir);
-                return Ok(());
-            }
-            _ => bail!(
-                "TEST_DATABASE_URL is not set (scripts/with-postgres sets it; \
-                 SEDUTA_SKIP_POSTGRES=1 skips the PostgreSQL runs)"
-            ),
-        },
-    };
-    let env = Env {
-        data_dir: data_dir.clone(),
-        database_url: pg.as_ref().map(|d| d.url.clone()),
-    };
-    let outcome = AssertUnwindSafe(scenario(env)).catch_unwind().await;
-    if let Some(pg) = pg {
-        pg.drop_database().await;
-    }
-    let _ = std::fs::remove_dir_all(&data_dir);
-    match outcome {
-        Ok(result) => result,
-        Err(panic) => std::panic::resume_unwind(panic),
-    }
+    run_on(engine, "seduta_archive", scenario).await
 }
 
 macro_rules! on_both_engines {

@@ -6,19 +6,17 @@
 //! `SEDUTA_SKIP_POSTGRES=1` says to skip them.
 
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail, ensure};
-use futures_util::FutureExt;
 use seduta::config::Config;
 use seduta::demo::Demo;
 use seduta::server::Server;
 use seduta_signaling::attendance::{read_jsonl, verify};
-use seduta_signaling::auth::{Claims, Role, TokenIssuer, uuid_like};
+use seduta_signaling::auth::{Claims, Role, TokenIssuer};
 use seduta_tests::api::{Api, Reply};
-use seduta_tests::pg::PgDatabase;
+use seduta_tests::pg::{Engine, Env, run_on};
 use seduta_tests::server::SECRET;
 use seduta_tests::ws::{Ending, WsClient};
 use serde_json::{Value, json};
@@ -26,69 +24,13 @@ use serde_json::{Value, json};
 // ---------------------------------------------------------------------------
 // Two engines: SQLite in a fresh data directory, PostgreSQL in a fresh database.
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Engine {
-    Sqlite,
-    Postgres,
-}
-
-/// Where a scenario's servers keep their state.
-#[derive(Debug, Clone)]
-struct Env {
-    data_dir: PathBuf,
-    database_url: Option<String>,
-}
-
-/// Runs `scenario` on `engine`, then removes its data directory and database,
-/// whatever the outcome.
+/// Runs `scenario` on `engine` in a scratch data directory and database.
 async fn run<F, Fut>(engine: Engine, scenario: F) -> anyhow::Result<()>
 where
     F: FnOnce(Env) -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
-    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let data_dir = std::env::temp_dir().join(format!(
-        "seduta-api-{}-{n}-{}",
-        std::process::id(),
-        &uuid_like()[..6]
-    ));
-    let _ = std::fs::remove_dir_all(&data_dir);
-    std::fs::create_dir_all(&data_dir)?;
-    let pg = match engine {
-        Engine::Sqlite => None,
-        Engine::Postgres => match std::env::var("TEST_DATABASE_URL") {
-            Ok(url) if !url.trim().is_empty() => {
-                Some(PgDatabase::create(url.trim(), "seduta_api").await?)
-            }
-            _ if std::env::var("SEDUTA_SKIP_POSTGRES").as_deref() == Ok("1") => {
-                eprintln!(
-                    "PostgreSQL run skipped: SEDUTA_SKIP_POSTGRES=1 and no TEST_DATABASE_URL"
-                );
-                let _ = std::fs::remove_dir_all(&data_dir);
-                return Ok(());
-            }
-            _ => bail!(
-                "TEST_DATABASE_URL is not set: the PostgreSQL runs of these tests need a server \
-                 to create a scratch database on, e.g. \
-                 TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test \
-                 (or set SEDUTA_SKIP_POSTGRES=1 to skip them)"
-            ),
-        },
-    };
-    let env = Env {
-        data_dir: data_dir.clone(),
-        database_url: pg.as_ref().map(|d| d.url.clone()),
-    };
-    let outcome = AssertUnwindSafe(scenario(env)).catch_unwind().await;
-    if let Some(pg) = pg {
-        pg.drop_database().await;
-    }
-    let _ = std::fs::remove_dir_all(&data_dir);
-    match outcome {
-        Ok(result) => result,
-        Err(panic) => std::panic::resume_unwind(panic),
-    }
+    run_on(engine, "seduta_api", scenario).await
 }
 
 /// One test per engine for a scenario `fn name(Env) -> anyhow::Result<()>`.
