@@ -36,6 +36,10 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `postgres://…` (or `sqlite://…`) to use instead of the embedded SQLite file.
     pub database_url: Option<String>,
+    /// SQLite: milliseconds a change waits for a lock another process holds on the
+    /// database (an operator's `sqlite3` shell in a transaction) before it is
+    /// refused with `storage`, nothing changed.
+    pub sqlite_busy_timeout_ms: u64,
     /// Hours a staff login stays valid.
     pub staff_session_hours: u64,
     /// HS256 secret for join tokens; generated in `data_dir` when absent.
@@ -101,6 +105,7 @@ impl Default for Config {
             jwt_secret: None,
             jwt_public_key: None,
             jwt_algorithm: None,
+            sqlite_busy_timeout_ms: 5000,
             jwt_audience: seduta_signaling::auth::DEFAULT_AUDIENCE.to_owned(),
             demo: true,
             h264: true,
@@ -142,9 +147,12 @@ impl Config {
 
     /// Opens the store: `database_url`, or `seduta.db` in `data_dir` (created).
     pub async fn open_store(&self) -> anyhow::Result<seduta_signaling::store::Store> {
-        use seduta_signaling::store::Store;
+        use seduta_signaling::store::{Store, StoreOptions};
+        let options = StoreOptions {
+            sqlite_busy_timeout: Duration::from_millis(self.sqlite_busy_timeout_ms),
+        };
         match &self.database_url {
-            Some(url) => Store::open(url)
+            Some(url) => Store::open_with(url, options)
                 .await
                 .context("opening the database at database_url"),
             None => {
@@ -152,7 +160,7 @@ impl Config {
                     format!("creating the data directory {}", self.data_dir.display())
                 })?;
                 let path = self.data_dir.join("seduta.db");
-                Store::open_sqlite_file(&path)
+                Store::open_sqlite_file_with(&path, options)
                     .await
                     .with_context(|| format!("opening the database {}", path.display()))
             }
@@ -237,6 +245,7 @@ mod tests {
     #[test]
     fn the_documented_tsa_settings_parse() {
         // The commented `[package]` lines of the example, uncommented.
+        assert_eq!(config.sqlite_busy_timeout_ms, 5000);
         let text = include_str!("../docs/seduta.example.toml")
             .replace("# tsa_url = ", "tsa_url = ")
             .replace("# tsa_trust = ", "tsa_trust = ");

@@ -81,6 +81,15 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound => Self::not_found("record"),
             StoreError::Conflict(m) => Self::conflict("conflict", m),
+            StoreError::Busy(m) => {
+                tracing::warn!(error = %m, "the database is locked by another process");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage",
+                    "the database is locked by another process past its busy timeout; \
+                     nothing was changed: try again once it is released",
+                )
+            }
             other => {
                 tracing::warn!(error = %other, "storage failed");
                 Self::new(

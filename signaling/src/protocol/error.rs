@@ -50,6 +50,10 @@ pub enum ErrorCode {
     TokenRevoked,
     /// The server is shutting down or the session was closed.
     SessionClosed,
+    /// The store could not take what the connection needed (the database locked by
+    /// another process past its busy timeout, or down); nothing was changed. Joining
+    /// again later succeeds.
+    Storage,
     /// An internal failure; nothing was changed.
     Internal,
 }
@@ -80,6 +84,7 @@ impl ErrorCode {
             ErrorCode::TokenRevoked => "token_revoked",
             ErrorCode::Removed => "removed",
             ErrorCode::SessionClosed => "session_closed",
+            ErrorCode::Storage => "storage",
             ErrorCode::Internal => "internal",
         }
     }
@@ -98,6 +103,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => CloseCode::RateLimited,
             ErrorCode::SessionReplaced => CloseCode::Replaced,
             ErrorCode::SessionClosed => CloseCode::Normal,
+            ErrorCode::Storage => CloseCode::TryAgainLater,
             ErrorCode::Internal => CloseCode::Internal,
             _ => CloseCode::ProtocolViolation,
         }
@@ -114,6 +120,8 @@ pub enum CloseCode {
     TooLarge = 1009,
     /// 1011: internal error.
     Internal = 1011,
+    /// 1013: try again later (the store could not record the join).
+    TryAgainLater = 1013,
     /// 4001: authentication failed.
     AuthFailed = 4001,
     /// 4002: repeated protocol violations.

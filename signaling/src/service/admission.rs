@@ -9,8 +9,8 @@ use crate::store::{SessionStatus, Store};
 
 /// Checks `claims` (already verified) against the store.
 pub async fn admit(store: &Store, claims: &Claims) -> Result<(), (ErrorCode, &'static str)> {
-    let internal = |_| (ErrorCode::Internal, "the session store is not available");
-    let Some(session) = store.session(&claims.session).await.map_err(internal)? else {
+    let unavailable = |_| (ErrorCode::Storage, "the session store is not available");
+    let Some(session) = store.session(&claims.session).await.map_err(unavailable)? else {
         return Ok(());
     };
     if session.status == SessionStatus::Closed {
@@ -23,7 +23,7 @@ pub async fn admit(store: &Store, claims: &Claims) -> Result<(), (ErrorCode, &'s
     let Some(jti) = &claims.jti else {
         return Err(revoked);
     };
-    let Some(invitation) = store.invitation(jti).await.map_err(internal)? else {
+    let Some(invitation) = store.invitation(jti).await.map_err(unavailable)? else {
         return Err(revoked);
     };
     let expired = invitation.expires_at_ms < now_ms() as i64;
@@ -37,7 +37,7 @@ pub async fn admit(store: &Store, claims: &Claims) -> Result<(), (ErrorCode, &'s
     match store
         .participant(&claims.session, &claims.sub)
         .await
-        .map_err(internal)?
+        .map_err(unavailable)?
     {
         Some(p) if p.role == claims.role => Ok(()),
         _ => Err((

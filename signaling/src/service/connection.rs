@@ -377,6 +377,10 @@ fn close_message(code: ErrorCode) -> &'static str {
         ErrorCode::SessionClosed => "the session was closed",
         ErrorCode::Removed => "the segretario removed you from the session",
         ErrorCode::TokenRevoked => "the invitation was revoked",
+        ErrorCode::Storage => {
+            "your entry could not be recorded in the attendance log (the database is busy \
+             or unavailable); nothing changed: join again in a moment"
+        }
         _ => "connection closed by the server",
     }
 }

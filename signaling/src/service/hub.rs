@@ -221,21 +221,33 @@ impl Hub {
                 reply,
                 media,
             } => {
+                if let Err(e) = self.ensure_host(&session).await {
+                    warn!(error = %e.message, "a stored session could not be loaded");
+                }
+                let (who, role) = (claims.sub.clone(), claims.role);
+                // Log first: a join whose presence cannot be stored is refused before
+                // it enters the room (the client may join again).
+                match self.record_join(&session, &who, role).await {
+                    Err(e) if e.code == meeting::STORAGE => {
+                        warn!(error = %e.message, "a join could not be recorded; it was refused");
+                        let _ = outbound.try_send(Outbound::Close(ErrorCode::Storage));
+                        let _ = reply.send(());
+                        return;
+                    }
+                    Err(e) => warn!(code = e.code, "a join could not be recorded"),
+                    Ok(()) => {}
+                }
                 self.conns.insert(conn, outbound);
                 self.media_modes.insert(conn, media);
                 if let Some(jti) = &claims.jti {
                     self.conn_jti.insert(conn, jti.clone());
                 }
-                if let Err(e) = self.ensure_host(&session).await {
-                    warn!(error = %e.message, "a stored session could not be loaded");
-                }
-                let (who, role) = (claims.sub.clone(), claims.role);
                 self.gates.remove(&(session.clone(), who.clone()));
                 let room = self.rooms.entry(session.clone()).or_default();
                 let outputs = room.handle(RoomInput::Join { conn, claims });
                 self.carry_out(&session, outputs).await;
                 self.join_started(&session, &who);
-                self.meeting_joined(&session, &who, role).await;
+                self.meeting_joined(&session, &who).await;
                 let _ = reply.send(());
             }
             HubCommand::Room { session, input } => {

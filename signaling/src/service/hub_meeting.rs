@@ -11,12 +11,13 @@ use super::{Hub, HubCommand, Outbound};
 use crate::auth::Role;
 use crate::clock::{now_ms, rfc3339};
 use crate::meeting::{
-    MeetingError, MeetingInput, MeetingOutput, Mode, Phase, Presence, PresenceInput, authorize,
+    ClosedVote, MeetingError, MeetingInput, MeetingOutput, Mode, Phase, Presence, PresenceInput,
+    authorize,
 };
 use crate::protocol::{ErrorCode, MeetingAction, MeetingView, ServerMessage};
 use crate::room::RoomInput;
-use crate::service::host::{Gate, MeetingHost};
-use crate::store::{SessionStatus, VoteRecord};
+use crate::service::host::{Gate, LoadError, MeetingHost};
+use crate::store::{LogWrite, SessionStatus, StoreError, VoteRecord};
 
 /// Why a meeting action was refused. Nothing changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +39,23 @@ impl ActionError {
     fn not_found() -> Self {
         Self::new("not_found", "no such stored session")
     }
+
+    /// A write the store refused: `storage`, with what the operator can do about it.
+    pub(super) fn storage(e: &StoreError) -> Self {
+        let message = match e {
+            StoreError::Busy(_) => {
+                "the database is locked by another process (a transaction left open in \
+                 a sqlite3 shell, a tool) and the change could not be stored in time; \
+                 nothing changed: try again once it is released"
+            }
+            _ => "the change could not be stored; nothing changed",
+        };
+        Self::new(STORAGE, message)
+    }
 }
+
+/// The code of a change the store could not take (nothing changed).
+pub(super) const STORAGE: &str = "storage";
 
 impl From<MeetingError> for ActionError {
     fn from(e: MeetingError) -> Self {
@@ -58,7 +75,8 @@ impl Hub {
                 Ok(())
             }
             Ok(None) => Ok(()),
-            Err(e) => Err(ActionError::new("storage", e.to_string())),
+            Err(LoadError::Store(e)) => Err(ActionError::storage(&e)),
+            Err(e) => Err(ActionError::new(STORAGE, e.to_string())),
         }
     }
 
@@ -96,11 +114,17 @@ impl Hub {
         }
     }
 
-    /// A participant's connection joined: they enter the lobby (or, for the
-    /// segretario, who is authenticated by their staff account, are present).
-    pub(super) async fn meeting_joined(&mut self, session: &str, who: &str, role: Role) {
+    /// A participant's connection is joining: they enter the lobby (or, for the
+    /// segretario, who is authenticated by their staff account, are present). Stored
+    /// before the connection enters the room: a join that cannot be logged is refused.
+    pub(super) async fn record_join(
+        &mut self,
+        session: &str,
+        who: &str,
+        role: Role,
+    ) -> Result<(), ActionError> {
         let Some(host) = self.hosts.get(session) else {
-            return;
+            return Ok(());
         };
         let presence = host.meeting.presence(who).cloned();
         let inputs: Vec<PresenceInput> = match (role, presence) {
@@ -116,14 +140,25 @@ impl Hub {
             (_, Some(Presence::Absent)) => vec![PresenceInput::Connected],
             _ => Vec::new(),
         };
-        for input in inputs {
-            let input = MeetingInput::Presence {
+        if inputs.is_empty() {
+            return Ok(());
+        }
+        let inputs = inputs
+            .into_iter()
+            .map(|input| MeetingInput::Presence {
                 who: who.to_owned(),
                 input,
-            };
-            if let Err(e) = self.meeting_input(session, input).await {
-                warn!(code = e.code, "a join could not be recorded");
-            }
+            })
+            .collect();
+        // One transaction: the segretario is never left connected but unidentified.
+        self.meeting_inputs_by(session, inputs, None).await
+    }
+
+    /// A participant's connection joined (its presence already recorded): gates,
+    /// views and their own presence and recording state.
+    pub(super) async fn meeting_joined(&mut self, session: &str, who: &str) {
+        if !self.hosts.contains_key(session) {
+            return;
         }
         // A reconnection that lands in the lobby needs the segretario again.
         self.regate(session).await;
@@ -331,14 +366,31 @@ impl Hub {
         input: MeetingInput,
         actor: Option<&str>,
     ) -> Result<(), ActionError> {
+        self.meeting_inputs_by(session, vec![input], actor).await
+    }
+
+    /// Applies `inputs` all or none: their entries, the new state, the session's
+    /// status and a closed vote are stored in one transaction before anything takes
+    /// effect in memory. A refused write (the database locked by another process past
+    /// the busy timeout, or down) leaves the meeting exactly as it was, so the same
+    /// action may simply be taken again.
+    async fn meeting_inputs_by(
+        &mut self,
+        session: &str,
+        inputs: Vec<MeetingInput>,
+        actor: Option<&str>,
+    ) -> Result<(), ActionError> {
         let host = self.hosts.get(session).ok_or_else(ActionError::not_found)?;
         let mut next = host.meeting.clone();
         let phase_before = next.phase();
         let now = now_ms();
-        let outputs = match actor {
-            Some(actor) => next.handle_by(input, now, &rfc3339(now), actor)?,
-            None => next.handle(input, now, &rfc3339(now))?,
-        };
+        let mut outputs = Vec::new();
+        for input in inputs {
+            outputs.extend(match actor {
+                Some(actor) => next.handle_by(input, now, &rfc3339(now), actor)?,
+                None => next.handle(input, now, &rfc3339(now))?,
+            });
+        }
         let entries: Vec<_> = outputs
             .iter()
             .filter_map(|o| match o {
@@ -346,35 +398,41 @@ impl Hub {
                 _ => None,
             })
             .collect();
+        let phase = next.phase();
+        let status = (phase != phase_before).then_some(match phase {
+            Phase::Convened => SessionStatus::Convened,
+            Phase::Open => SessionStatus::Open,
+            Phase::Suspended => SessionStatus::Suspended,
+            Phase::Closed => SessionStatus::Closed,
+        });
+        let vote = outputs
+            .iter()
+            .any(|o| matches!(o, MeetingOutput::VoteClosed { .. }))
+            .then(|| {
+                next.results()
+                    .last()
+                    .map(|closed| vote_record(session, closed))
+            })
+            .flatten();
         if !entries.is_empty() {
+            let snapshot = next.snapshot();
+            let write = LogWrite {
+                snapshot: Some(&snapshot),
+                status: status.map(|s| (s, now as i64)),
+                vote: vote.as_ref(),
+            };
             self.store
-                .append_log(session, &entries, Some(&next.snapshot()))
+                .append_log_with(session, &entries, &write)
                 .await
                 .map_err(|e| {
-                    warn!(error = %e, "the attendance log could not be stored; the change was refused");
-                    ActionError::new("storage", "the change could not be stored; nothing changed")
+                    warn!(error = %e, code = e.code(), "the attendance log could not be stored; the change was refused");
+                    ActionError::storage(&e)
                 })?;
         }
-        let phase = next.phase();
         let grace = next.settings().presence.grace_ms;
         if let Some(host) = self.hosts.get_mut(session) {
             host.meeting = next;
-        }
-        if phase != phase_before {
-            let status = match phase {
-                Phase::Convened => SessionStatus::Convened,
-                Phase::Open => SessionStatus::Open,
-                Phase::Suspended => SessionStatus::Suspended,
-                Phase::Closed => SessionStatus::Closed,
-            };
-            if let Err(e) = self
-                .store
-                .set_session_status(session, status, now as i64)
-                .await
-            {
-                warn!(error = %e, "the session status could not be stored");
-            }
-            if let Some(host) = self.hosts.get_mut(session) {
+            if let Some(status) = status {
                 host.record.status = status;
             }
         }
@@ -383,7 +441,6 @@ impl Hub {
                 MeetingOutput::Alert { lost } => {
                     self.broadcast(session, None, &ServerMessage::MeetingAlert { lost: *lost })
                 }
-                MeetingOutput::VoteClosed { .. } => self.store_vote(session).await,
                 MeetingOutput::Logged { entry } if entry.kind == "disconnected" => {
                     self.schedule_tick(session, grace)
                 }
@@ -391,35 +448,6 @@ impl Hub {
             }
         }
         Ok(())
-    }
-
-    async fn store_vote(&mut self, session: &str) {
-        let Some(closed) = self
-            .hosts
-            .get(session)
-            .and_then(|h| h.meeting.results().last().cloned())
-        else {
-            return;
-        };
-        let b = &closed.ballot_box;
-        let record = VoteRecord {
-            session_id: session.to_owned(),
-            number: closed.number,
-            item: b.item,
-            kind: serde_json::to_value(b.kind)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
-            mode: "open".to_owned(),
-            opened_at_ms: b.opened_at as i64,
-            closed_at_ms: b.closed_at.unwrap_or(b.opened_at) as i64,
-            ballots: serde_json::to_value(&b.ballots).unwrap_or_default(),
-            outcome: serde_json::to_value(closed.outcome).unwrap_or_default(),
-        };
-        // The log already holds the vote; this table is for reading it back.
-        if let Err(e) = self.store.insert_vote(&record).await {
-            warn!(error = %e, "a vote result could not be stored in the votes table");
-        }
     }
 
     fn schedule_tick(&self, session: &str, grace_ms: u64) {
@@ -650,5 +678,25 @@ impl Hub {
             return;
         };
         self.send_to(session, who, ServerMessage::YourPresence { presence });
+    }
+}
+
+/// A closed vote as the votes table keeps it (the log holds it already; the table is
+/// for reading it back).
+fn vote_record(session: &str, closed: &ClosedVote) -> VoteRecord {
+    let b = &closed.ballot_box;
+    VoteRecord {
+        session_id: session.to_owned(),
+        number: closed.number,
+        item: b.item,
+        kind: serde_json::to_value(b.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        mode: "open".to_owned(),
+        opened_at_ms: b.opened_at as i64,
+        closed_at_ms: b.closed_at.unwrap_or(b.opened_at) as i64,
+        ballots: serde_json::to_value(&b.ballots).unwrap_or_default(),
+        outcome: serde_json::to_value(closed.outcome).unwrap_or_default(),
     }
 }

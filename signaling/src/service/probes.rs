@@ -1,5 +1,5 @@
 //! What operators' tools ask: `GET /livez` (the process answers), `GET /readyz` (the
-//! hub answers and the database is reachable: send traffic here) and `GET /metrics`
+//! hub answers and the database takes writes: send traffic here) and `GET /metrics`
 //! (Prometheus, with the configured bearer token).
 
 use std::sync::Arc;
@@ -18,18 +18,35 @@ use crate::metrics::{HubStats, render};
 /// How long a probe waits for the hub or the database.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// How long the database check waits for a write lock another process holds.
+const WRITE_LOCK_WAIT: Duration = Duration::from_secs(1);
+
 /// `GET /livez`.
 pub async fn livez() -> &'static str {
     "ok"
 }
 
-/// `GET /readyz`: 200 when the hub and the database answer, 503 otherwise.
+/// `GET /readyz`: 200 when the hub answers and the database would take a write,
+/// 503 otherwise (within about `PROBE_TIMEOUT`). A database another process holds
+/// locked still answers reads, yet every change would wait and fail: not ready.
 pub async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
-    let hub = hub_stats(&shared).await.is_some();
-    let db = matches!(
-        tokio::time::timeout(PROBE_TIMEOUT, shared.store.ping()).await,
-        Ok(Ok(()))
+    // The check runs on its own task: should it outlast the probe, it still ends
+    // normally (its connection goes back to the pool outside any transaction).
+    let store = shared.store.clone();
+    let writable = tokio::spawn(async move { store.check_writable(WRITE_LOCK_WAIT).await });
+    let (hub, db) = tokio::join!(
+        hub_stats(&shared),
+        tokio::time::timeout(PROBE_TIMEOUT, writable)
     );
+    let hub = hub.is_some();
+    let db = match db {
+        Ok(Ok(Ok(()))) => true,
+        Ok(Ok(Err(e))) => {
+            warn!(code = e.code(), error = %e, "readiness: the database cannot be written");
+            false
+        }
+        Ok(Err(_)) | Err(_) => false,
+    };
     if hub && db {
         return (StatusCode::OK, "ready").into_response();
     }

@@ -140,7 +140,9 @@ async fn create(
     if let Err((code, _)) = super::admission::admit(&shared.store, &claims).await {
         let status = match code {
             crate::protocol::ErrorCode::Forbidden => StatusCode::FORBIDDEN,
-            crate::protocol::ErrorCode::Internal => StatusCode::SERVICE_UNAVAILABLE,
+            crate::protocol::ErrorCode::Internal | crate::protocol::ErrorCode::Storage => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             _ => StatusCode::UNAUTHORIZED,
         };
         return refuse(status, code.as_str());
@@ -188,7 +190,11 @@ async fn create(
     let mut rx = rx;
     while let Ok(out) = rx.try_recv() {
         if let Outbound::Close(code) = out {
-            return refuse(StatusCode::FORBIDDEN, code.as_str());
+            let status = match code {
+                ErrorCode::Storage => StatusCode::SERVICE_UNAVAILABLE,
+                _ => StatusCode::FORBIDDEN,
+            };
+            return refuse(status, code.as_str());
         }
     }
     let leave = {

@@ -1,8 +1,21 @@
 //! The attendance log and the meeting's state, written together.
 
 use super::rows::{int, json, text, to_json};
-use super::{Store, StoreError};
+use super::{SessionStatus, Store, StoreError, VoteRecord};
 use crate::attendance::{Entry, GENESIS};
+
+/// What is written with a batch of log entries, in the same transaction.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LogWrite<'a> {
+    /// The meeting's new state.
+    pub snapshot: Option<&'a str>,
+    /// The session's new status and when it changed (ms): as
+    /// [`Store::set_session_status`], except that a closed session stays closed
+    /// without failing the write.
+    pub status: Option<(SessionStatus, i64)>,
+    /// A vote the entries close, for the votes table (kept if already there).
+    pub vote: Option<&'a VoteRecord>,
+}
 
 impl Store {
     /// Appends `entries` to a session's attendance log and, if `snapshot` is given,
@@ -19,6 +32,22 @@ impl Store {
         entries: &[Entry],
         snapshot: Option<&str>,
     ) -> Result<(), StoreError> {
+        let write = LogWrite {
+            snapshot,
+            ..LogWrite::default()
+        };
+        self.append_log_with(session_id, entries, &write).await
+    }
+
+    /// Like [`Store::append_log`], writing also what `write` holds (the session's
+    /// status, a closed vote) in the same transaction: all of it or nothing.
+    pub async fn append_log_with(
+        &self,
+        session_id: &str,
+        entries: &[Entry],
+        write: &LogWrite<'_>,
+    ) -> Result<(), StoreError> {
+        let snapshot = write.snapshot;
         if let Some(e) = entries.iter().find(|e| e.session != session_id) {
             return Err(StoreError::Conflict(format!(
                 "entry {} belongs to session {}, not {session_id}",
@@ -79,6 +108,45 @@ impl Store {
             .await?;
             next = seq + 1;
             prev.clone_from(&e.hash);
+        }
+        if let Some((status, at_ms)) = write.status {
+            let opened = (status == SessionStatus::Open).then_some(at_ms);
+            let closed = (status == SessionStatus::Closed).then_some(at_ms);
+            sqlx::query(
+                "UPDATE sessions SET status = $2, opened_at_ms = COALESCE(opened_at_ms, $3), \
+                 closed_at_ms = COALESCE(closed_at_ms, $4) \
+                 WHERE id = $1 AND (status <> 'closed' OR $2 = 'closed')",
+            )
+            .bind(session_id)
+            .bind(status.as_str())
+            .bind(opened)
+            .bind(closed)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let Some(v) = write.vote {
+            if v.session_id != session_id {
+                return Err(StoreError::Conflict(format!(
+                    "vote {} belongs to session {}, not {session_id}",
+                    v.number, v.session_id
+                )));
+            }
+            sqlx::query(
+                "INSERT INTO votes (session_id, number, item, kind, mode, opened_at_ms, \
+                 closed_at_ms, ballots, outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                 ON CONFLICT (session_id, number) DO NOTHING",
+            )
+            .bind(&v.session_id)
+            .bind(i64::from(v.number))
+            .bind(i64::from(v.item))
+            .bind(&v.kind)
+            .bind(&v.mode)
+            .bind(v.opened_at_ms)
+            .bind(v.closed_at_ms)
+            .bind(to_json(&v.ballots)?)
+            .bind(to_json(&v.outcome)?)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(())

@@ -35,12 +35,13 @@ use std::path::Path;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Connection, Executor};
 
 /// The organ settings stored with each [`Organ`] (re-exported from [`crate::meeting`]).
 pub use crate::meeting::OrganSettings;
 pub use access::{AccessAction, AccessEntry};
 pub use archive::{DeliveryState, IndexedItem, IndexedPerson};
+pub use attendance::LogWrite;
 pub use error::StoreError;
 pub use model::{
     AgendaItem, Ente, Invitation, Member, Organ, SessionParticipant, SessionRecord, SessionStatus,
@@ -68,11 +69,32 @@ impl Backend {
     }
 }
 
+/// How the store connects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// SQLite: how long a write waits for a lock another process holds (an
+    /// operator's `sqlite3` shell in a transaction) before it fails with
+    /// [`StoreError::Busy`]. Every write made meanwhile waits too.
+    pub sqlite_busy_timeout: Duration,
+}
+
+/// The default SQLite busy timeout.
+pub const DEFAULT_SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            sqlite_busy_timeout: DEFAULT_SQLITE_BUSY_TIMEOUT,
+        }
+    }
+}
+
 /// The storage of the control plane. Cheap to clone: clones share one pool.
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    options: StoreOptions,
 }
 
 impl Store {
@@ -84,8 +106,15 @@ impl Store {
     /// `postgres:///db?host=/run/postgresql&user=postgres`).
     /// Every SQLite connection runs in WAL mode with `synchronous=FULL` (an
     /// attendance event is on disk before it is acknowledged), foreign keys on and a
-    /// 5 s busy timeout.
+    /// busy timeout of 5 s ([`Store::open_with`] sets another).
     pub async fn open(url: &str) -> Result<Store, StoreError> {
+        Store::open_with(url, StoreOptions::default()).await
+    }
+
+    /// Like [`Store::open`], with `options`.
+    pub async fn open_with(url: &str, options: StoreOptions) -> Result<Store, StoreError> {
+        let store_options = options;
+        let busy_ms = sqlite_millis(options.sqlite_busy_timeout);
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url).ok_or_else(|| {
             StoreError::Database(sqlx::Error::Configuration(
@@ -108,11 +137,12 @@ impl Store {
                     .idle_timeout(None)
                     .max_lifetime(None);
             }
-            pool = pool.after_connect(|conn, _meta| {
+            pool = pool.after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     // busy_timeout first, so that switching to WAL waits for other
                     // connections instead of failing.
-                    conn.execute("PRAGMA busy_timeout = 5000").await?;
+                    conn.execute(format!("PRAGMA busy_timeout = {busy_ms}").as_str())
+                        .await?;
                     conn.execute("PRAGMA journal_mode = WAL").await?;
                     conn.execute("PRAGMA synchronous = FULL").await?;
                     conn.execute("PRAGMA foreign_keys = ON").await?;
@@ -122,11 +152,23 @@ impl Store {
         }
         let pool = pool.connect_with(options).await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            options: store_options,
+        })
     }
 
     /// Opens (creating it if missing) the SQLite database file at `path`.
     pub async fn open_sqlite_file(path: &Path) -> Result<Store, StoreError> {
+        Store::open_sqlite_file_with(path, StoreOptions::default()).await
+    }
+
+    /// Like [`Store::open_sqlite_file`], with `options`.
+    pub async fn open_sqlite_file_with(
+        path: &Path,
+        options: StoreOptions,
+    ) -> Result<Store, StoreError> {
         let path = path.to_str().ok_or_else(|| {
             StoreError::Database(sqlx::Error::Configuration(
                 format!("the database path {} is not UTF-8", path.display()).into(),
@@ -137,7 +179,7 @@ impl Store {
             .replace('%', "%25")
             .replace('?', "%3F")
             .replace('#', "%23");
-        Store::open(&format!("sqlite://{escaped}?mode=rwc")).await
+        Store::open_with(&format!("sqlite://{escaped}?mode=rwc"), options).await
     }
 
     /// The database engine in use.
@@ -148,6 +190,35 @@ impl Store {
     /// Whether the database answers (the readiness probe).
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").fetch_one(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Whether the database would take a write now (the readiness probe). On SQLite
+    /// the write lock is taken and given back at once (`BEGIN IMMEDIATE`, nothing
+    /// written), waiting at most `wait` for a lock another process holds:
+    /// [`StoreError::Busy`] if it is not released by then. `SELECT 1` on PostgreSQL,
+    /// whose locks are per row.
+    pub async fn check_writable(&self, wait: Duration) -> Result<(), StoreError> {
+        if self.backend != Backend::Sqlite {
+            return self.ping().await;
+        }
+        let mut conn = self.pool.acquire().await?;
+        let wait = wait.min(self.options.sqlite_busy_timeout);
+        conn.execute(format!("PRAGMA busy_timeout = {}", sqlite_millis(wait)).as_str())
+            .await?;
+        let taken = match conn.begin_with("BEGIN IMMEDIATE").await {
+            Ok(tx) => tx.rollback().await,
+            Err(e) => Err(e),
+        };
+        let restore = format!(
+            "PRAGMA busy_timeout = {}",
+            sqlite_millis(self.options.sqlite_busy_timeout)
+        );
+        if conn.execute(restore.as_str()).await.is_err() {
+            // Never give the pool a connection that would give up too early.
+            conn.close_on_drop();
+        }
+        taken?;
         Ok(())
     }
 
@@ -162,6 +233,11 @@ impl Store {
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
+}
+
+/// A duration as SQLite's `busy_timeout` takes it (milliseconds, an `int`).
+fn sqlite_millis(d: Duration) -> u128 {
+    d.as_millis().min(i32::MAX as u128)
 }
 
 fn is_sqlite_memory(url: &str) -> bool {
