@@ -248,6 +248,15 @@ async fn receiver_down_for_an_hour(db: Db) {
     // Backoff of 1, 2, 4, 8, 15 min (jittered down to half): between 4 and 12
     // attempts in an hour of 5-minute rounds, never one per round forever.
     assert!((4..12).contains(&claimed), "attempts in an hour: {claimed}");
+    // The backlog metric: one waiting, enqueued an hour ago on the outbox's clock.
+    let backlog = outbox.backlog().await.expect("backlog");
+    assert_eq!(
+        (
+            backlog.pending + backlog.in_flight,
+            backlog.oldest_waiting_ms
+        ),
+        (1, Some(3_600_000))
+    );
 
     let receiver = Receiver::new(Mode::Accept);
     let (_addr, _server) = receiver.serve(port).await;
@@ -256,6 +265,9 @@ async fn receiver_down_for_an_hour(db: Db) {
     assert_eq!(report.delivered, 1, "{report:?}");
     assert_eq!(receiver.stored_count(&d.idempotency_key), 1);
     assert_eq!(receiver.requests(&d.idempotency_key), 1);
+    let backlog = outbox.backlog().await.expect("backlog");
+    assert_eq!((backlog.delivered, backlog.pending), (1, 0));
+    assert_eq!(backlog.oldest_waiting_ms, None, "nothing waits any more");
 }
 on_both!(receiver_down_for_an_hour);
 

@@ -265,6 +265,9 @@ impl Core {
                 let tracks = self.rooms.get(&room).map(Room::tracks).unwrap_or_default();
                 let _ = reply.send(Ok(tracks));
             }
+            Command::MediaGauges { reply } => {
+                let _ = reply.send(Ok(crate::gauges::measure(self.rooms.values(), now)));
+            }
             Command::StartRecording {
                 room,
                 recorder,

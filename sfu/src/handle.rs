@@ -13,6 +13,7 @@ use crate::api::{
 };
 use crate::engine;
 use crate::error::SfuError;
+use crate::gauges::MediaGauges;
 
 /// A command to the media loop, with where to send the reply.
 #[derive(Debug)]
@@ -73,6 +74,10 @@ pub enum Command {
     Tracks {
         room: RoomId,
         reply: oneshot::Sender<Result<Vec<TrackInfo>, SfuError>>,
+    },
+    /// See [`SfuHandle::media_gauges`].
+    MediaGauges {
+        reply: oneshot::Sender<Result<MediaGauges, SfuError>>,
     },
     /// See [`SfuHandle::start_recording`].
     StartRecording {
@@ -368,6 +373,12 @@ impl SfuHandle {
             reply,
         })
         .await
+    }
+
+    /// The media plane's gauges now (tracks, subscribers' bandwidth estimates,
+    /// publishers' bitrate), measured by the media loop over every room.
+    pub async fn media_gauges(&self) -> Result<MediaGauges, SfuError> {
+        self.call(|reply| Command::MediaGauges { reply }).await
     }
 
     /// The tracks currently published in a room.

@@ -35,6 +35,7 @@ mod core;
 mod engine;
 mod error;
 mod forward;
+mod gauges;
 mod handle;
 mod keyframe;
 mod layers;
@@ -57,6 +58,7 @@ mod vp8;
 
 pub use api::*;
 pub use error::SfuError;
+pub use gauges::MediaGauges;
 pub use handle::{Sfu, SfuHandle};
 pub use sdp::offer_tracks;
 pub use seduta_recordings::Recorder;

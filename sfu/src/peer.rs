@@ -9,6 +9,7 @@ use str0m::{Event, IceConnectionState, Input, Output, Rtc};
 use tracing::{debug, warn};
 
 use crate::api::PeerRole;
+use crate::traffic::{self, StreamTotals};
 
 /// A packet to send.
 #[derive(Debug, Clone)]
@@ -37,6 +38,10 @@ pub struct Peer {
     disconnected_since: Option<Instant>,
     /// Whether the closing has been reported to the control plane.
     close_reported: bool,
+    /// NACKs sent so far on each stream this peer receives (a publisher).
+    nacks_sent: StreamTotals,
+    /// NACKs received so far on each stream this peer sends (a subscriber).
+    nacks_received: StreamTotals,
 }
 
 impl Peer {
@@ -49,6 +54,8 @@ impl Peer {
             next_timeout: now,
             disconnected_since: None,
             close_reported: false,
+            nacks_sent: StreamTotals::default(),
+            nacks_received: StreamTotals::default(),
         }
     }
 
@@ -130,6 +137,7 @@ impl Peer {
                 }
                 Output::Event(event) => {
                     self.track_health(&event, now);
+                    self.count_stats(&event);
                     return Some(event);
                 }
             }
@@ -143,6 +151,19 @@ impl Peer {
             }
             Event::IceConnectionStateChange(_) => self.disconnected_since = None,
             Event::Closed => self.close("closed by the remote side"),
+            _ => {}
+        }
+    }
+
+    /// Adds a stats event's new NACKs to the process-wide counters.
+    fn count_stats(&mut self, event: &Event) {
+        match event {
+            Event::MediaIngressStats(s) => {
+                traffic::nacks_out(self.nacks_sent.advance(s.mid, s.rid, s.nacks));
+            }
+            Event::MediaEgressStats(s) => {
+                traffic::nacks_in(self.nacks_received.advance(s.mid, s.rid, s.nacks));
+            }
             _ => {}
         }
     }

@@ -1,8 +1,14 @@
 //! Process-wide traffic counters of the media loop, for measurement (`seduta loadtest`,
 //! benchmarks) and the Prometheus metrics. Relaxed atomic additions on the UDP path;
 //! nothing reads them in the SFU itself. ICE-TCP traffic is not counted.
+//!
+//! NACKs are counted from str0m's stats events (every 2 s per stream, see
+//! `Core::new_peer`): each event carries a stream's running total, and
+//! [`StreamTotals`] turns successive totals into increments.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use str0m::media::{Mid, Rid};
 
 static UDP_IN_PACKETS: AtomicU64 = AtomicU64::new(0);
 static UDP_IN_BYTES: AtomicU64 = AtomicU64::new(0);
@@ -15,6 +21,8 @@ static RTP_OUT_PADDED: AtomicU64 = AtomicU64::new(0);
 static UDP_SEND_FAILURES: AtomicU64 = AtomicU64::new(0);
 static KEYFRAME_REQUESTS_IN: AtomicU64 = AtomicU64::new(0);
 static KEYFRAME_REQUESTS_OUT: AtomicU64 = AtomicU64::new(0);
+static NACKS_IN: AtomicU64 = AtomicU64::new(0);
+static NACKS_OUT: AtomicU64 = AtomicU64::new(0);
 
 /// Totals since the process started, summed over every SFU in the process.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -41,6 +49,13 @@ pub struct Traffic {
     pub keyframe_requests_in: u64,
     /// Keyframe requests (PLI) sent to publishers, after throttling.
     pub keyframe_requests_out: u64,
+    /// RTCP NACK packets received from subscribers (each lists one or more lost
+    /// packets; str0m retransmits them). Counted up to the last stats event (2 s).
+    pub nacks_in: u64,
+    /// RTCP NACK packets sent to publishers (str0m sends none for a stream whose
+    /// SSRC is declared without an RTX stream). Counted up to the last stats event
+    /// (2 s).
+    pub nacks_out: u64,
 }
 
 impl Traffic {
@@ -58,6 +73,8 @@ impl Traffic {
             udp_send_failures: UDP_SEND_FAILURES.load(Relaxed),
             keyframe_requests_in: KEYFRAME_REQUESTS_IN.load(Relaxed),
             keyframe_requests_out: KEYFRAME_REQUESTS_OUT.load(Relaxed),
+            nacks_in: NACKS_IN.load(Relaxed),
+            nacks_out: NACKS_OUT.load(Relaxed),
         }
     }
 
@@ -81,6 +98,8 @@ impl Traffic {
             keyframe_requests_out: self
                 .keyframe_requests_out
                 .saturating_sub(earlier.keyframe_requests_out),
+            nacks_in: self.nacks_in.saturating_sub(earlier.nacks_in),
+            nacks_out: self.nacks_out.saturating_sub(earlier.nacks_out),
         }
     }
 }
@@ -98,6 +117,51 @@ pub(crate) fn keyframe_request_in() {
 /// Counts a keyframe request sent to a publisher.
 pub(crate) fn keyframe_request_out() {
     KEYFRAME_REQUESTS_OUT.fetch_add(1, Relaxed);
+}
+
+/// Counts NACKs received from a subscriber.
+pub(crate) fn nacks_in(n: u64) {
+    if n > 0 {
+        NACKS_IN.fetch_add(n, Relaxed);
+    }
+}
+
+/// Counts NACKs sent to a publisher.
+pub(crate) fn nacks_out(n: u64) {
+    if n > 0 {
+        NACKS_OUT.fetch_add(n, Relaxed);
+    }
+}
+
+/// The last running total seen of each stream (mid and rid) of one peer, to turn
+/// str0m's cumulative stats into increments. Grows by one entry per stream, at its
+/// first stats event; nothing is allocated per packet.
+#[derive(Debug, Default)]
+pub(crate) struct StreamTotals {
+    seen: Vec<(Mid, Option<Rid>, u64)>,
+}
+
+impl StreamTotals {
+    /// Records `total` for the stream and returns how much it grew since the last
+    /// one. A total below the last one is a new stream under the same mid and rid:
+    /// all of it is new.
+    pub(crate) fn advance(&mut self, mid: Mid, rid: Option<Rid>, total: u64) -> u64 {
+        match self
+            .seen
+            .iter_mut()
+            .find(|(m, r, _)| *m == mid && *r == rid)
+        {
+            Some((_, _, last)) => {
+                let grew = if total >= *last { total - *last } else { total };
+                *last = total;
+                grew
+            }
+            None => {
+                self.seen.push((mid, rid, total));
+                total
+            }
+        }
+    }
 }
 
 /// Counts one received datagram.
@@ -128,7 +192,24 @@ pub(crate) fn sent(bytes: &[u8], ok: bool) {
 
 #[cfg(test)]
 mod tests {
-    use super::is_rtp;
+    use super::{StreamTotals, is_rtp};
+    use str0m::media::{Mid, Rid};
+
+    #[test]
+    fn running_totals_become_increments_per_stream() {
+        let mut t = StreamTotals::default();
+        let (m0, m1) = (Mid::from("0"), Mid::from("1"));
+        let (q, f) = (Some(Rid::from("q")), Some(Rid::from("f")));
+        assert_eq!(t.advance(m0, None, 3), 3);
+        assert_eq!(t.advance(m0, None, 3), 0);
+        assert_eq!(t.advance(m0, None, 7), 4);
+        assert_eq!(t.advance(m1, q, 2), 2);
+        assert_eq!(t.advance(m1, f, 5), 5);
+        assert_eq!(t.advance(m1, q, 4), 2);
+        // A new stream under the same mid restarts from zero.
+        assert_eq!(t.advance(m0, None, 1), 1);
+        assert_eq!(t.advance(m0, None, 2), 1);
+    }
 
     #[test]
     fn rtp_is_told_from_rtcp_stun_and_dtls() {

@@ -1,9 +1,11 @@
 //! An independent WebRTC participant on webrtc-rs, speaking Seduta's signaling
 //! protocol over a WebSocket: it joins, publishes synthetic Opus and VP8 on its
 //! publisher connection, answers subscriber offers, and counts what it receives
-//! per publishing participant.
+//! per publishing participant. On request ([`WebrtcPeer::join_lossy`]) it loses
+//! video packets on both of its connections, for the NACK machinery to see.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -11,7 +13,7 @@ use anyhow::{Context, anyhow, bail};
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use rtc::ice::mdns::MulticastDnsMode;
-use rtc::interceptor::Registry;
+use rtc::interceptor::{Interceptor, Packet, Registry, Slot, StreamInfo, TaggedPacket};
 use rtc::media::Sample;
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
@@ -22,7 +24,8 @@ use rtc::peer_connection::configuration::media_engine::{
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::peer_connection::sdp::RTCSessionDescription;
 use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RTCRtpRtxParameters,
+    RtpCodecKind,
 };
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
@@ -63,6 +66,115 @@ pub struct WebrtcPeer {
     tasks: Vec<JoinHandle<()>>,
     answered: Arc<std::sync::atomic::AtomicU64>,
     recording: Arc<Mutex<Vec<Value>>>,
+    dropped: Arc<AtomicU64>,
+}
+
+/// Loses every `every`-th video RTP packet of one connection, next to the network:
+/// on the way out (a publisher: the SFU misses them and sends NACKs) or on the way
+/// in (a subscriber: its NACK generator asks the SFU). Retransmissions travel on the
+/// RTX SSRC, which is never dropped, so every loss can be repaired.
+struct DropEvery {
+    every: u64,
+    outgoing: bool,
+    video: HashSet<u32>,
+    seen: u64,
+    dropped: Arc<AtomicU64>,
+    read_queue: VecDeque<TaggedPacket>,
+    write_queue: VecDeque<TaggedPacket>,
+}
+
+impl DropEvery {
+    /// Whether to lose `msg`.
+    fn lose(&mut self, msg: &TaggedPacket) -> bool {
+        let Packet::Rtp(rtp) = &msg.message.packet else {
+            return false;
+        };
+        if !self.video.contains(&rtp.header.ssrc) {
+            return false;
+        }
+        self.seen += 1;
+        let lose = self.seen.is_multiple_of(self.every);
+        if lose {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        lose
+    }
+
+    fn bind(&mut self, info: &StreamInfo) {
+        if info.mime_type.to_ascii_lowercase().starts_with("video/") {
+            self.video.insert(info.ssrc);
+        }
+    }
+}
+
+impl rtc::sansio::Protocol<TaggedPacket, TaggedPacket, ()> for DropEvery {
+    type Rout = TaggedPacket;
+    type Wout = TaggedPacket;
+    type Eout = ();
+    type Error = rtc::shared::error::Error;
+    type Time = Instant;
+
+    fn handle_read(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
+        if self.outgoing || !self.lose(&msg) {
+            self.read_queue.push_back(msg);
+        }
+        Ok(())
+    }
+
+    fn poll_read(&mut self) -> Option<Self::Rout> {
+        self.read_queue.pop_front()
+    }
+
+    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
+        if !self.outgoing || !self.lose(&msg) {
+            self.write_queue.push_back(msg);
+        }
+        Ok(())
+    }
+
+    fn poll_write(&mut self) -> Option<Self::Wout> {
+        self.write_queue.pop_front()
+    }
+}
+
+impl Interceptor for DropEvery {
+    fn bind_local_stream(&mut self, info: &StreamInfo) {
+        if self.outgoing {
+            self.bind(info);
+        }
+    }
+    fn unbind_local_stream(&mut self, info: &StreamInfo) {
+        self.video.remove(&info.ssrc);
+    }
+    fn bind_remote_stream(&mut self, info: &StreamInfo) {
+        if !self.outgoing {
+            self.bind(info);
+        }
+    }
+    fn unbind_remote_stream(&mut self, info: &StreamInfo) {
+        self.video.remove(&info.ssrc);
+    }
+}
+
+/// Packet loss of a lossy peer: one in `every` video packets, counted in `dropped`.
+#[derive(Clone)]
+struct Loss {
+    every: u64,
+    dropped: Arc<AtomicU64>,
+}
+
+impl Loss {
+    fn interceptor(&self, outgoing: bool) -> DropEvery {
+        DropEvery {
+            every: self.every.max(1),
+            outgoing,
+            video: HashSet::new(),
+            seen: 0,
+            dropped: self.dropped.clone(),
+            read_queue: VecDeque::new(),
+            write_queue: VecDeque::new(),
+        }
+    }
 }
 
 struct Handler {
@@ -100,10 +212,15 @@ impl PeerConnectionEventHandler for Handler {
     }
 }
 
-async fn new_pc(handler: Handler) -> anyhow::Result<Pc> {
+/// A peer connection; with `loss`, it loses video on the way out (`outgoing`) or in.
+async fn new_pc(handler: Handler, loss: Option<(&Loss, bool)>) -> anyhow::Result<Pc> {
     let mut media_engine = MediaEngine::default();
     media_engine.register_default_codecs()?;
-    let registry = register_default_interceptors(Registry::new(), &mut media_engine)?;
+    let mut registry = register_default_interceptors(Registry::new(), &mut media_engine)?;
+    if let Some((loss, outgoing)) = loss {
+        // Below every standard slot: nearest the network on both paths.
+        registry = registry.with(Slot::from(500), loss.interceptor(outgoing));
+    }
     // Inside a network namespace mDNS has no device (ENODEV); only loopback exists.
     let settings = SettingEngineBuilder::new()
         .with_multicast_dns_mode(MulticastDnsMode::Disabled)
@@ -127,6 +244,18 @@ fn local_track(
     clock_rate: u32,
     channels: u16,
 ) -> anyhow::Result<Arc<TrackLocalStaticSample>> {
+    local_track_rtx(kind, mime, clock_rate, channels, false)
+}
+
+/// A local track; with `rtx`, its encoding announces an RTX SSRC (`a=ssrc-group:FID`),
+/// as browsers do, without which the SFU asks no retransmission of it.
+fn local_track_rtx(
+    kind: RtpCodecKind,
+    mime: &str,
+    clock_rate: u32,
+    channels: u16,
+    rtx: bool,
+) -> anyhow::Result<Arc<TrackLocalStaticSample>> {
     let codec = RTCRtpCodec {
         mime_type: mime.to_owned(),
         clock_rate,
@@ -144,6 +273,9 @@ fn local_track(
             vec![RTCRtpEncodingParameters {
                 rtp_coding_parameters: RTCRtpCodingParameters {
                     ssrc: Some(rand_ssrc()),
+                    rtx: rtx.then(|| RTCRtpRtxParameters {
+                        ssrc: rand_ssrc().wrapping_add(1),
+                    }),
                     ..Default::default()
                 },
                 codec,
@@ -175,6 +307,33 @@ pub fn sdp_mids(sdp: &str) -> Vec<(String, String)> {
 impl WebrtcPeer {
     /// Joins `ws_url` (`ws://host/ws/<session>`) with `token`, publishes `media` in a loop.
     pub async fn join(ws_url: &str, token: &str, media: SyntheticMedia) -> anyhow::Result<Self> {
+        Self::join_with(ws_url, token, media, None).await
+    }
+
+    /// Like [`WebrtcPeer::join`], losing one in `every` video RTP packets on each of
+    /// its connections: of what it publishes (announced with RTX, so the SFU asks for
+    /// them again) and of what it receives (its NACK generator asks the SFU).
+    /// [`WebrtcPeer::dropped`] counts them.
+    pub async fn join_lossy(
+        ws_url: &str,
+        token: &str,
+        media: SyntheticMedia,
+        every: u64,
+    ) -> anyhow::Result<Self> {
+        let loss = Loss {
+            every,
+            dropped: Arc::default(),
+        };
+        Self::join_with(ws_url, token, media, Some(loss)).await
+    }
+
+    async fn join_with(
+        ws_url: &str,
+        token: &str,
+        media: SyntheticMedia,
+        loss: Option<Loss>,
+    ) -> anyhow::Result<Self> {
+        let dropped = loss.as_ref().map(|l| l.dropped.clone()).unwrap_or_default();
         let (ws, _) = tokio_tungstenite::connect_async(ws_url)
             .await
             .context("connecting the signaling WebSocket")?;
@@ -219,6 +378,7 @@ impl WebrtcPeer {
             let subscriber = subscriber.clone();
             let answer_slot = answer_slot.clone();
             let recording = recording.clone();
+            let loss = loss.clone();
             tasks.push(tokio::spawn(async move {
                 while let Some(Ok(frame)) = stream.next().await {
                     let Message::Text(text) = frame else { continue };
@@ -228,7 +388,8 @@ impl WebrtcPeer {
                     match msg["type"].as_str() {
                         Some("subscriber_offer") => {
                             let sdp = msg["sdp"].as_str().unwrap_or_default().to_owned();
-                            match answer_offer(&subscriber, &received, &outbound, sdp).await {
+                            match answer_offer(&subscriber, &received, &outbound, sdp, &loss).await
+                            {
                                 Ok(()) => {
                                     answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                                 }
@@ -255,12 +416,21 @@ impl WebrtcPeer {
         }
 
         let (connected_tx, mut connected_rx) = mpsc::unbounded_channel();
-        let publisher = new_pc(Handler {
-            connected: connected_tx,
-            received: None,
-        })
+        let publisher = new_pc(
+            Handler {
+                connected: connected_tx,
+                received: None,
+            },
+            loss.as_ref().map(|l| (l, true)),
+        )
         .await?;
-        let video = local_track(RtpCodecKind::Video, MIME_TYPE_VP8, 90_000, 0)?;
+        let video = local_track_rtx(
+            RtpCodecKind::Video,
+            MIME_TYPE_VP8,
+            90_000,
+            0,
+            loss.is_some(),
+        )?;
         let audio = local_track(RtpCodecKind::Audio, MIME_TYPE_OPUS, 48_000, 2)?;
         let video_sender = publisher
             .add_track(video.clone() as Arc<dyn TrackLocal>)
@@ -328,7 +498,13 @@ impl WebrtcPeer {
             tasks,
             answered,
             recording,
+            dropped,
         })
+    }
+
+    /// Video packets this peer lost on purpose so far ([`WebrtcPeer::join_lossy`]).
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
     }
 
     /// Every `recording` message received so far (whether the session is recorded).
@@ -376,15 +552,19 @@ async fn answer_offer(
     received: &Counts,
     outbound: &mpsc::UnboundedSender<String>,
     sdp: String,
+    loss: &Option<Loss>,
 ) -> anyhow::Result<()> {
     let mut slot = subscriber.lock().await;
     if slot.is_none() {
         let (connected, _) = mpsc::unbounded_channel();
         *slot = Some(
-            new_pc(Handler {
-                connected,
-                received: Some(received.clone()),
-            })
+            new_pc(
+                Handler {
+                    connected,
+                    received: Some(received.clone()),
+                },
+                loss.as_ref().map(|l| (l, false)),
+            )
             .await?,
         );
     }
@@ -466,10 +646,13 @@ impl WhipPublisher {
         media: SyntheticMedia,
     ) -> anyhow::Result<Self> {
         let (connected_tx, mut connected_rx) = mpsc::unbounded_channel();
-        let pc = new_pc(Handler {
-            connected: connected_tx,
-            received: None,
-        })
+        let pc = new_pc(
+            Handler {
+                connected: connected_tx,
+                received: None,
+            },
+            None,
+        )
         .await?;
         let audio = local_track(RtpCodecKind::Audio, MIME_TYPE_OPUS, 48_000, 2)?;
         let video = local_track(RtpCodecKind::Video, MIME_TYPE_VP8, 90_000, 0)?;

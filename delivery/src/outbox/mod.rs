@@ -39,7 +39,8 @@ pub(crate) struct Inner {
     pub(crate) wake: Notify,
 }
 
-/// How many deliveries are in each state.
+/// How many deliveries are in each state, and how long the oldest one still to be
+/// delivered has waited.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Backlog {
     /// Waiting for an attempt.
@@ -50,6 +51,10 @@ pub struct Backlog {
     pub delivered: u64,
     /// Given up, waiting for someone to act.
     pub dead: u64,
+    /// Milliseconds since the oldest pending or in-flight delivery was enqueued, on the
+    /// outbox's clock (`None`: nothing waits). A dead letter sent again keeps its
+    /// enqueueing time.
+    pub oldest_waiting_ms: Option<u64>,
 }
 
 impl Outbox {
@@ -188,17 +193,24 @@ impl Outbox {
             .await
     }
 
-    /// How many deliveries are in each state (for metrics and the console).
+    /// How many deliveries are in each state and the age of the oldest one waiting
+    /// (for metrics and the console): one aggregate statement, at most one row per
+    /// state.
     pub async fn backlog(&self) -> Result<Backlog, DeliveryError> {
-        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state")
-            .fetch_all(&self.inner.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT state, COUNT(*) AS n, MIN(created_at_ms) AS oldest FROM deliveries \
+             GROUP BY state",
+        )
+        .fetch_all(&self.inner.pool)
+        .await?;
         let mut backlog = Backlog::default();
+        let mut oldest: Option<i64> = None;
         for row in &rows {
             use sqlx::Row;
             let state: String = row.try_get("state")?;
             let n: i64 = row.try_get("n")?;
             let n = u64::try_from(n).unwrap_or(0);
+            let first: Option<i64> = row.try_get("oldest")?;
             match state.as_str() {
                 "pending" => backlog.pending = n,
                 "in_flight" => backlog.in_flight = n,
@@ -206,7 +218,15 @@ impl Outbox {
                 "dead" => backlog.dead = n,
                 other => return Err(DeliveryError::Corrupt(format!("state = {other:?}"))),
             }
+            if matches!(state.as_str(), "pending" | "in_flight")
+                && let Some(first) = first
+            {
+                oldest = Some(oldest.map_or(first, |o| o.min(first)));
+            }
         }
+        let now = self.inner.clock.now_ms();
+        backlog.oldest_waiting_ms =
+            oldest.map(|first| u64::try_from(now.saturating_sub(first)).unwrap_or(0));
         Ok(backlog)
     }
 

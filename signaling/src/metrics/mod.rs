@@ -1,17 +1,21 @@
 //! Prometheus metrics (`GET /metrics`, text exposition format): the media plane's
-//! traffic (packets and bytes in and out, keyframe requests, send failures), the
-//! meetings (sessions by phase, connected participants, each session's quorum,
-//! recordings running), layer switches and the join time. No personal data: sessions
-//! appear by id, people only as counts.
+//! traffic (packets and bytes in and out, keyframe requests, NACKs, send failures),
+//! its gauges (tracks, the subscribers' bandwidth estimates, the publishers'
+//! bitrate), the meetings (sessions by phase, connected participants, each session's
+//! quorum, recordings running), layer switches, the join time and the delivery
+//! outbox's backlog. No personal data: sessions appear by id, people only as counts.
 //!
 //! The hub, the single owner of the meetings, answers a [`HubStats`] snapshot at each
 //! scrape and observes join times and layer switches as they happen; the media
-//! plane's counters are process-wide atomics read at the scrape.
+//! plane's counters are process-wide atomics read at the scrape; its gauges and the
+//! outbox's backlog are asked for at the scrape ([`Extras`]).
 
+mod extras;
 mod render;
 
 use prometheus::{Histogram, HistogramOpts, IntCounter, Registry};
 
+pub use extras::{ESTIMATE_BUCKETS_BPS, Extras};
 pub use render::render;
 
 /// What the hub reports at a scrape.

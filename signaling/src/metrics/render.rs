@@ -4,13 +4,13 @@
 use prometheus::{Encoder, IntCounter, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
 use seduta_sfu::Traffic;
 
-use super::{HubStats, Metrics, SessionQuorum};
+use super::{Extras, HubStats, Metrics, SessionQuorum};
 
-/// The `/metrics` body for `stats` and `traffic`, with `metrics`' own series.
-pub fn render(metrics: &Metrics, stats: &HubStats, traffic: &Traffic) -> String {
+/// The `/metrics` body for `stats`, `traffic` and `extras`, with `metrics`' own series.
+pub fn render(metrics: &Metrics, stats: &HubStats, traffic: &Traffic, extras: &Extras) -> String {
     let snapshot =
         Registry::new_custom(Some("seduta".into()), None).unwrap_or_else(|_| Registry::new());
-    let counters: [(&str, &str, u64); 11] = [
+    let counters: [(&str, &str, u64); 13] = [
         (
             "udp_in_packets_total",
             "UDP datagrams received by the media plane",
@@ -65,6 +65,16 @@ pub fn render(metrics: &Metrics, stats: &HubStats, traffic: &Traffic) -> String 
             "keyframe_requests_out_total",
             "Keyframe requests (PLI) sent to publishers after throttling",
             traffic.keyframe_requests_out,
+        ),
+        (
+            "nacks_in_total",
+            "RTCP NACKs received from subscribers (str0m retransmits what they list)",
+            traffic.nacks_in,
+        ),
+        (
+            "nacks_out_total",
+            "RTCP NACKs sent to publishers (none for a stream declared without RTX)",
+            traffic.nacks_out,
         ),
     ];
     for (name, help, value) in counters {
@@ -121,6 +131,8 @@ pub fn render(metrics: &Metrics, stats: &HubStats, traffic: &Traffic) -> String 
         i64::from(q.reached)
     });
 
+    super::extras::register(&snapshot, extras);
+
     let mut families = metrics.registry.gather();
     families.extend(snapshot.gather());
     families.sort_by(|a, b| a.name().cmp(b.name()));
@@ -154,13 +166,16 @@ mod tests {
         let traffic = Traffic {
             rtp_out_packets: 12,
             keyframe_requests_out: 3,
+            nacks_in: 5,
             ..Traffic::default()
         };
-        let text = render(&metrics, &stats, &traffic);
+        let text = render(&metrics, &stats, &traffic, &Extras::default());
         for line in [
             "# TYPE seduta_rtp_out_packets_total counter",
             "seduta_rtp_out_packets_total 12",
             "seduta_keyframe_requests_out_total 3",
+            "seduta_nacks_in_total 5",
+            "seduta_nacks_out_total 0",
             "seduta_participants 9",
             "seduta_sessions{phase=\"open\"} 2",
             "seduta_quorum_reached{session=\"giunta-1\"} 1",

@@ -13,7 +13,7 @@ use tracing::warn;
 
 use super::HubCommand;
 use crate::Shared;
-use crate::metrics::{HubStats, render};
+use crate::metrics::{Extras, HubStats, render};
 
 /// How long a probe waits for the hub or the database.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -78,7 +78,13 @@ pub async fn metrics(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> R
         warn!("the hub did not answer a metrics scrape");
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     };
-    let body = render(&shared.metrics, &stats, &seduta_sfu::Traffic::now());
+    let extras = extras(&shared).await;
+    let body = render(
+        &shared.metrics,
+        &stats,
+        &seduta_sfu::Traffic::now(),
+        &extras,
+    );
     (
         [(
             header::CONTENT_TYPE,
@@ -87,6 +93,36 @@ pub async fn metrics(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> R
         body,
     )
         .into_response()
+}
+
+/// The media plane's gauges and the outbox's backlog, asked for together; each
+/// within the probe timeout, or left out.
+async fn extras(shared: &Shared) -> Extras {
+    let media = async {
+        match tokio::time::timeout(PROBE_TIMEOUT, shared.sfu.media_gauges()).await {
+            Ok(Ok(media)) => Some(media),
+            _ => {
+                warn!("the media plane did not answer a metrics scrape");
+                None
+            }
+        }
+    };
+    let outbox = async {
+        let outbox = shared.config.packages.as_ref()?.outbox()?;
+        match tokio::time::timeout(PROBE_TIMEOUT, outbox.backlog()).await {
+            Ok(Ok(backlog)) => Some(backlog),
+            Ok(Err(e)) => {
+                warn!(code = e.code(), "the delivery backlog could not be read");
+                None
+            }
+            Err(_) => {
+                warn!("the delivery backlog was not read in time");
+                None
+            }
+        }
+    };
+    let (media, outbox) = tokio::join!(media, outbox);
+    Extras { media, outbox }
 }
 
 async fn hub_stats(shared: &Shared) -> Option<HubStats> {
