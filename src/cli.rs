@@ -180,6 +180,10 @@ struct ServeArgs {
     /// Years after the close before the working masters may be deleted (retention).
     #[arg(long, env = "SEDUTA_RETENTION_YEARS")]
     retention_years: Option<u32>,
+    /// Free room (MiB) the recordings' disk must keep: below it a recording does not
+    /// start and a running one is stopped cleanly, with an alarm.
+    #[arg(long, env = "SEDUTA_RECORDING_MIN_FREE_MB")]
+    recording_min_free_mb: Option<u64>,
     /// Write the bound addresses as JSON to this file once listening (for scripts and tests).
     #[arg(long)]
     ready_file: Option<PathBuf>,
@@ -314,6 +318,9 @@ fn serve_config(args: &ServeArgs) -> anyhow::Result<Config> {
     }
     if let Some(v) = args.retention_years {
         config.retention_years = v;
+    }
+    if let Some(v) = args.recording_min_free_mb {
+        config.recording_min_free_mb = v;
     }
     Ok(config)
 }

@@ -85,6 +85,10 @@ pub struct Config {
     /// the retention procedure, once its package has been delivered (0: right after
     /// the delivery). The preservation copy and the record are never deleted.
     pub retention_years: u32,
+    /// Free room (MiB) the recordings' disk must keep: below it a recording does not
+    /// start, and a running one is stopped cleanly with an alarm to the segretario and
+    /// in `/metrics`, while its files can still be closed. 0: not watched.
+    pub recording_min_free_mb: u64,
 }
 
 impl Default for Config {
@@ -101,11 +105,11 @@ impl Default for Config {
             tls_reload_secs: 30,
             data_dir: PathBuf::from("seduta-data"),
             database_url: None,
+            sqlite_busy_timeout_ms: 5000,
             staff_session_hours: 10,
             jwt_secret: None,
             jwt_public_key: None,
             jwt_algorithm: None,
-            sqlite_busy_timeout_ms: 5000,
             jwt_audience: seduta_signaling::auth::DEFAULT_AUDIENCE.to_owned(),
             demo: true,
             h264: true,
@@ -122,6 +126,7 @@ impl Default for Config {
             package: Default::default(),
             delivery: Default::default(),
             retention_years: seduta_signaling::DEFAULT_RETENTION_YEARS,
+            recording_min_free_mb: 256,
         }
     }
 }
@@ -240,12 +245,12 @@ mod tests {
             .expect("docs/seduta.example.toml must stay valid");
         assert_eq!(config.udp_bind.port(), 50000);
         assert!(!config.demo);
+        assert_eq!(config.sqlite_busy_timeout_ms, 5000);
     }
 
     #[test]
     fn the_documented_tsa_settings_parse() {
         // The commented `[package]` lines of the example, uncommented.
-        assert_eq!(config.sqlite_busy_timeout_ms, 5000);
         let text = include_str!("../docs/seduta.example.toml")
             .replace("# tsa_url = ", "tsa_url = ")
             .replace("# tsa_trust = ", "tsa_trust = ");

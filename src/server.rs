@@ -186,6 +186,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
                 .chain(config.public_url.as_deref().map(origin_of))
                 .collect(),
             recordings_dir: Some(recordings_dir),
+            recording_min_free_bytes: config.recording_min_free_mb.saturating_mul(1024 * 1024),
             on_recording_finished,
             metrics_token: config.metrics_token.clone(),
             client_limits: ClientLimitSettings {

@@ -42,12 +42,33 @@ pub enum RecordingError {
     /// The sidecar JSON could not be written.
     #[error("sidecar JSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// The recordings' disk has less free room than the recording needs to start.
+    #[error(
+        "the recordings' disk has {free_bytes} bytes free, less than the {min_free_bytes} a recording needs"
+    )]
+    StorageLow {
+        /// Free bytes on the disk.
+        free_bytes: u64,
+        /// The minimum configured.
+        min_free_bytes: u64,
+    },
     /// The recorder's thread ended abnormally.
     #[error("the recorder's thread panicked")]
     ThreadPanicked,
 }
 
 impl RecordingError {
+    /// Whether this error means the recordings' disk (or quota) is full.
+    pub fn is_storage_full(&self) -> bool {
+        match self {
+            Self::Io { source, .. } => crate::storage::is_storage_full(source),
+            // GStreamer reports a message only ("No space left on the resource.").
+            Self::Pipeline { message, .. } => message.contains("No space left"),
+            Self::StorageLow { .. } => true,
+            _ => false,
+        }
+    }
+
     /// An I/O error on `path`.
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Self::Io {

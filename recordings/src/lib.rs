@@ -77,6 +77,8 @@ mod recorder;
 mod session;
 mod sidecar;
 mod sink;
+mod stats;
+mod storage;
 mod track;
 
 pub use clock::{NtpTime, SessionClock};
@@ -86,7 +88,10 @@ pub use frame::Frame;
 pub use mix_writer::{MIX_NAME, MixEnd, MixWriter};
 pub use mixer::{MIX_RATE, MixConfig, Mixer, Pushed};
 pub use recorder::{
-    Recorder, RecorderConfig, RecorderEvent, RecordingSummary, TrackId, TrackSummary,
+    DEFAULT_MIN_FREE_BYTES, Recorder, RecorderConfig, RecorderEvent, RecordingSummary, TrackId,
+    TrackSummary,
 };
 pub use sidecar::{NtpMapping, SenderReport, Sidecar, TrackEnd};
+pub use stats::RecorderStats;
+pub use storage::{free_bytes, is_storage_full};
 pub use track::{TrackSpec, TrackWriter, Written};

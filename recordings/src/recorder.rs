@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::clock::SessionClock;
 use crate::error::{PushError, RecordingError};
@@ -15,7 +15,12 @@ use crate::mix_writer::MixEnd;
 use crate::mixer::MixConfig;
 use crate::session::{Command, Session};
 use crate::sidecar::{SenderReport, TrackEnd};
+use crate::stats::{RecorderStats, Shared};
 use crate::track::TrackSpec;
+
+/// The default of [`RecorderConfig::min_free_bytes`]: 256 MiB, over an hour of a
+/// full Giunta's tracks and mix, far more than closing the files takes.
+pub const DEFAULT_MIN_FREE_BYTES: u64 = 256 * 1024 * 1024;
 
 /// How a session is recorded.
 #[derive(Debug, Clone)]
@@ -38,6 +43,10 @@ pub struct RecorderConfig {
     pub queue_frames: usize,
     /// How often every file is made durable (fdatasync): at most one second.
     pub sync_interval: Duration,
+    /// Below this much free room on the recordings' disk (checked every second) the
+    /// recorder reports [`RecorderEvent::StorageLow`], so that the recording is stopped
+    /// while its files can still be closed cleanly. 0: not watched.
+    pub min_free_bytes: u64,
 }
 
 impl RecorderConfig {
@@ -52,6 +61,7 @@ impl RecorderConfig {
             mix_name: crate::mix_writer::MIX_NAME.to_owned(),
             queue_frames: 16_384,
             sync_interval: Duration::from_secs(1),
+            min_free_bytes: DEFAULT_MIN_FREE_BYTES,
         }
     }
 }
@@ -69,6 +79,24 @@ pub enum RecorderEvent {
     TrackFailed {
         /// The track.
         track: TrackId,
+        /// What happened.
+        error: String,
+    },
+    /// The recordings' disk has less free room than [`RecorderConfig::min_free_bytes`]:
+    /// stop the recording now, while every file can still be closed cleanly. Sent once.
+    StorageLow {
+        /// Free bytes at the check.
+        free_bytes: u64,
+    },
+    /// A write failed because the disk is full (the files concerned are also reported
+    /// as [`RecorderEvent::TrackFailed`], each cut back to its last whole element).
+    /// Sent once.
+    StorageFull {
+        /// What the operating system said.
+        error: String,
+    },
+    /// The live mix failed and is no longer written; the tracks go on.
+    MixFailed {
         /// What happened.
         error: String,
     },
@@ -110,6 +138,7 @@ pub struct Recorder {
     next_track: AtomicU64,
     queued: Arc<AtomicUsize>,
     dropped: Arc<AtomicU64>,
+    stats: RecorderStats,
     limit: usize,
     clock: SessionClock,
     thread: Option<JoinHandle<RecordingSummary>>,
@@ -122,12 +151,34 @@ impl Recorder {
         // GStreamer first: its first initialisation in a process may rebuild the plugin
         // registry (seconds), which must not fall inside the mix's timeline.
         crate::pipeline::init()?;
+        if config.min_free_bytes > 0
+            && let Ok(free) = crate::storage::free_bytes(&config.dir)
+            && free < config.min_free_bytes
+        {
+            return Err(RecordingError::StorageLow {
+                free_bytes: free,
+                min_free_bytes: config.min_free_bytes,
+            });
+        }
         let clock = SessionClock::now();
         let (tx, rx) = mpsc::channel();
         let (events_tx, events) = mpsc::channel();
         let queued = Arc::new(AtomicUsize::new(0));
         let dropped = Arc::new(AtomicU64::new(0));
-        let session = Session::new(&config, clock, rx, events_tx, Arc::clone(&queued))?;
+        let stats = RecorderStats {
+            shared: Arc::new(Shared::default()),
+            queued: Arc::clone(&queued),
+            dropped: Arc::clone(&dropped),
+        };
+        stats.shared.free_bytes.store(u64::MAX, Ordering::Relaxed);
+        let session = Session::new(
+            &config,
+            clock,
+            rx,
+            events_tx,
+            Arc::clone(&queued),
+            Arc::clone(&stats.shared),
+        )?;
         let thread = std::thread::Builder::new()
             .name("seduta-recorder".to_owned())
             .spawn(move || session.run())
@@ -138,6 +189,7 @@ impl Recorder {
             next_track: AtomicU64::new(1),
             queued,
             dropped,
+            stats,
             limit: config.queue_frames,
             clock,
             thread: Some(thread),
@@ -186,6 +238,12 @@ impl Recorder {
         self.events.try_recv().ok()
     }
 
+    /// A handle on this recorder's live figures (bytes, backlog, mix lag, free room),
+    /// for monitoring; it stays readable after the recorder has stopped.
+    pub fn stats(&self) -> RecorderStats {
+        self.stats.clone()
+    }
+
     /// Frames dropped so far because the queue was full.
     pub fn dropped_frames(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
@@ -194,7 +252,7 @@ impl Recorder {
     /// Stops recording: every file is closed cleanly. Blocks until done (a fraction of
     /// a second): call it from a blocking context (`spawn_blocking`).
     pub fn stop(mut self) -> Result<RecordingSummary, RecordingError> {
-        let _ = self.tx.send(Command::Stop);
+        let _ = self.tx.send(Command::Stop(Instant::now()));
         let thread = self.thread.take().ok_or(RecordingError::ThreadPanicked)?;
         let mut summary = thread.join().map_err(|_| RecordingError::ThreadPanicked)?;
         summary.dropped_frames = self.dropped.load(Ordering::Relaxed);
@@ -209,6 +267,6 @@ impl Recorder {
 impl Drop for Recorder {
     fn drop(&mut self) {
         // The thread sees the closed queue, closes every file and ends by itself.
-        let _ = self.tx.send(Command::Stop);
+        let _ = self.tx.send(Command::Stop(Instant::now()));
     }
 }

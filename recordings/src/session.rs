@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -15,6 +15,8 @@ use crate::mix_writer::MixWriter;
 use crate::mixer::{MIX_RATE, Mixer};
 use crate::recorder::{RecorderConfig, RecorderEvent, RecordingSummary, TrackId, TrackSummary};
 use crate::sidecar::SenderReport;
+use crate::stats::Shared;
+use crate::storage::free_bytes;
 use crate::track::{TrackSpec, TrackWriter, Written};
 
 /// How often the mix advances.
@@ -33,7 +35,9 @@ pub(crate) enum Command {
     Frame(TrackId, Frame),
     SenderReport(TrackId, SenderReport),
     End(TrackId),
-    Stop,
+    /// Stop, as of the instant given: the media ended then, and the mix ends there
+    /// too, however long closing the files takes after it.
+    Stop(Instant),
 }
 
 pub(crate) struct Session {
@@ -47,6 +51,12 @@ pub(crate) struct Session {
     mix: Option<MixState>,
     mix_error: Option<String>,
     sync_interval: Duration,
+    stats: Arc<Shared>,
+    /// Bytes of the tracks already ended in this run.
+    ended_bytes: u64,
+    min_free_bytes: u64,
+    /// The disk alarm (low or full) has been sent: it is sent once.
+    storage_alarm: bool,
 }
 
 struct TrackState {
@@ -70,6 +80,7 @@ impl Session {
         rx: mpsc::Receiver<Command>,
         events: mpsc::Sender<RecorderEvent>,
         queued: Arc<AtomicUsize>,
+        stats: Arc<Shared>,
     ) -> Result<Self, RecordingError> {
         let mix = match config.mix {
             None => None,
@@ -96,16 +107,21 @@ impl Session {
             mix,
             mix_error: None,
             sync_interval: config.sync_interval.min(Duration::from_secs(1)),
+            stats,
+            ended_bytes: 0,
+            min_free_bytes: config.min_free_bytes,
+            storage_alarm: false,
         })
     }
 
     pub(crate) fn run(mut self) -> RecordingSummary {
         let mut next_tick = Instant::now() + TICK;
         let mut next_sync = Instant::now() + self.sync_interval;
-        loop {
+        let stopped_at = loop {
             let wait = next_tick.saturating_duration_since(Instant::now());
             match self.rx.recv_timeout(wait) {
-                Ok(Command::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Ok(Command::Stop(at)) => break at,
+                Err(mpsc::RecvTimeoutError::Disconnected) => break Instant::now(),
                 Ok(command) => self.handle(command),
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
             }
@@ -118,14 +134,14 @@ impl Session {
                 self.sync();
                 next_sync = (next_sync + self.sync_interval).max(now);
             }
-        }
+        };
         // What is still queued was received before the stop: write it.
         while let Ok(command) = self.rx.try_recv() {
-            if !matches!(command, Command::Stop) {
+            if !matches!(command, Command::Stop(_)) {
                 self.handle(command);
             }
         }
-        self.close()
+        self.close(stopped_at)
     }
 
     fn handle(&mut self, command: Command) {
@@ -143,7 +159,7 @@ impl Session {
                 }
             }
             Command::End(track) => self.end(track),
-            Command::Stop => {}
+            Command::Stop(_) => {}
         }
     }
 
@@ -217,6 +233,7 @@ impl Session {
             mix.mixer.remove(track.0);
         }
         if let Some(state) = self.tracks.remove(&track) {
+            self.ended_bytes += state.writer.bytes_written();
             let outcome = state.writer.finish();
             self.record_end(track, outcome);
         }
@@ -231,7 +248,11 @@ impl Session {
 
     fn fail(&mut self, track: TrackId, error: &RecordingError) {
         tracing::warn!(track = track.0, %error, "recording of a track failed");
+        if error.is_storage_full() {
+            self.storage_full(error);
+        }
         if let Some(state) = self.tracks.remove(&track) {
+            self.ended_bytes += state.writer.bytes_written();
             let outcome = state.writer.finish();
             self.record_end(track, outcome);
         }
@@ -276,9 +297,65 @@ impl Session {
         mix.out.clear();
         mix.mixer.mix(until, &mut mix.out);
         if let Err(e) = mix.writer.write(&mix.out) {
-            tracing::warn!(error = %e, "the live mix failed");
-            self.mix_error = Some(e.to_string());
-            self.mix = None;
+            self.mix_failed(&e);
+        }
+    }
+
+    /// The mix can no longer be written: it is closed as far as it goes, and reported.
+    fn mix_failed(&mut self, error: &RecordingError) {
+        tracing::warn!(%error, "the live mix failed");
+        if error.is_storage_full() {
+            self.storage_full(error);
+        }
+        self.mix_error = Some(error.to_string());
+        self.mix = None;
+        self.event(RecorderEvent::MixFailed {
+            error: error.to_string(),
+        });
+    }
+
+    fn storage_full(&mut self, error: &RecordingError) {
+        if !std::mem::replace(&mut self.storage_alarm, true) {
+            // The error names a file, which names a participant: not at this level.
+            tracing::error!("the recordings' disk is full");
+            tracing::debug!(%error, "the write refused for lack of room");
+            self.event(RecorderEvent::StorageFull {
+                error: error.to_string(),
+            });
+        }
+    }
+
+    /// Publishes the run's figures and checks the room left on the disk.
+    fn watch(&mut self, now: Instant) {
+        let mut bytes = self.ended_bytes;
+        bytes += self
+            .tracks
+            .values()
+            .map(|t| t.writer.bytes_written())
+            .sum::<u64>();
+        let mut lag = 0;
+        if let Some(mix) = &self.mix {
+            for path in [mix.writer.flac_path(), mix.writer.opus_path()] {
+                bytes += std::fs::metadata(path).map_or(0, |m| m.len());
+            }
+            let behind = samples(self.clock.since_origin(now))
+                .saturating_sub(mix.latency)
+                .saturating_sub(mix.mixer.position());
+            lag = behind * 1000 / u64::from(MIX_RATE);
+        }
+        store(&self.stats.bytes, bytes);
+        store(&self.stats.mix_lag_ms, lag);
+        let Ok(free) = free_bytes(&self.dir) else {
+            return;
+        };
+        store(&self.stats.free_bytes, free);
+        if free < self.min_free_bytes && !std::mem::replace(&mut self.storage_alarm, true) {
+            tracing::error!(
+                free_bytes = free,
+                min_free_bytes = self.min_free_bytes,
+                "the recordings' disk is nearly full"
+            );
+            self.event(RecorderEvent::StorageLow { free_bytes: free });
         }
     }
 
@@ -295,18 +372,18 @@ impl Session {
         if let Some(mix) = &mut self.mix
             && let Err(e) = mix.writer.sync()
         {
-            tracing::warn!(error = %e, "the live mix failed");
-            self.mix_error = Some(e.to_string());
-            self.mix = None;
+            self.mix_failed(&e);
         }
+        self.watch(Instant::now());
     }
 
-    fn close(mut self) -> RecordingSummary {
+    fn close(mut self, stopped_at: Instant) -> RecordingSummary {
+        // The mix first: up to the stop, before closing the tracks takes its time.
+        self.advance_mix(stopped_at, true);
         let tracks: Vec<TrackId> = self.tracks.keys().copied().collect();
         for track in tracks {
             self.end(track);
         }
-        self.advance_mix(Instant::now(), true);
         let mut mix_end = None;
         if let Some(mut mix) = self.mix.take() {
             mix.out.clear();
@@ -350,6 +427,10 @@ fn place_on_timeline(state: &mut TrackState, clock: &SessionClock, frame: &Frame
         predicted
     };
     u64::try_from(at).unwrap_or(0)
+}
+
+fn store(cell: &AtomicU64, value: u64) {
+    cell.store(value, Ordering::Relaxed);
 }
 
 fn samples(duration: Duration) -> u64 {

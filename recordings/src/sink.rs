@@ -1,7 +1,7 @@
 //! The file a Matroska muxer writes into: whole elements only, synced on request.
 
 use std::fs::File;
-use std::io::Write;
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -24,6 +24,8 @@ struct State {
     pending: Vec<u8>,
     written: u64,
     error: Option<String>,
+    /// A write failed because the disk is full.
+    full: bool,
 }
 
 impl EbmlFile {
@@ -37,6 +39,7 @@ impl EbmlFile {
                 pending: Vec::new(),
                 written: 0,
                 error: None,
+                full: false,
             })),
         })
     }
@@ -88,6 +91,17 @@ impl EbmlFile {
         lock(&self.state).written
     }
 
+    /// `error`, or the full disk behind it: the muxer only reports that its sink
+    /// failed, which would hide why.
+    pub(crate) fn explain(&self, error: RecordingError) -> RecordingError {
+        let state = lock(&self.state);
+        if state.full {
+            let full = std::io::Error::from(std::io::ErrorKind::StorageFull);
+            return RecordingError::io(&state.path, full);
+        }
+        error
+    }
+
     /// The first write error, if any.
     pub(crate) fn error(&self) -> Option<String> {
         lock(&self.state).error.clone()
@@ -112,7 +126,12 @@ impl State {
                 Ok(())
             }
             Err(e) => {
+                // A part of the element may have been written (a full disk): cut it
+                // off, so the file still ends on a whole element and decodes cleanly.
+                let _ = self.file.set_len(self.written);
+                let _ = self.file.seek(SeekFrom::Start(self.written));
                 self.error.get_or_insert_with(|| e.to_string());
+                self.full |= crate::storage::is_storage_full(&e);
                 Err(RecordingError::io(&self.path, e))
             }
         }

@@ -205,7 +205,10 @@ impl TrackWriter {
                 buffer.set_flags(gst::BufferFlags::DELTA_UNIT);
             }
         }
-        started.running.push(buffer)?;
+        started
+            .running
+            .push(buffer)
+            .map_err(|e| started.file.explain(e))?;
         started.last_duration = match audio_samples {
             Some(samples) => u64::from(samples) * clock_rate / 48_000,
             None if started.frames > 0 => rtp - started.last_rtp,
@@ -239,12 +242,15 @@ impl TrackWriter {
         let Some(started) = &mut self.started else {
             return Ok(());
         };
-        started.running.check()?;
+        started
+            .running
+            .check()
+            .map_err(|e| started.file.explain(e))?;
         if let Some(message) = started.file.error() {
-            return Err(RecordingError::Pipeline {
+            return Err(started.file.explain(RecordingError::Pipeline {
                 file: self.spec.name.clone(),
                 message,
-            });
+            }));
         }
         started.file.sync()?;
         if started.sidecar_dirty && started.sidecar_saved.elapsed() >= SIDECAR_REFRESH {

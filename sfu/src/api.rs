@@ -259,6 +259,15 @@ pub enum SfuEvent {
         /// What happened.
         error: String,
     },
+    /// The recorder of a room needs attention as a whole: its disk is nearly full or
+    /// full (the recording should be stopped at once, while its files can still be
+    /// closed), or its live mix failed (the tracks go on).
+    RecordingAlarm {
+        /// Room.
+        room: RoomId,
+        /// What happened.
+        alarm: RecordingAlarm,
+    },
     /// Periodic connection quality of a participant (every few seconds).
     QualityChanged {
         /// Room.
@@ -269,5 +278,26 @@ pub enum SfuEvent {
         quality: Quality,
         /// The subscriber bandwidth estimate in bits per second, when known.
         estimate_bps: Option<u64>,
+    },
+}
+
+/// What a room's recorder raised an alarm about (see [`SfuEvent::RecordingAlarm`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "alarm", rename_all = "snake_case")]
+pub enum RecordingAlarm {
+    /// Less free room on the recordings' disk than the configured minimum.
+    StorageLow {
+        /// Free bytes at the check.
+        free_bytes: u64,
+    },
+    /// A write failed because the recordings' disk is full.
+    StorageFull {
+        /// What the operating system said.
+        error: String,
+    },
+    /// The live mix failed and is no longer written.
+    MixFailed {
+        /// What happened.
+        error: String,
     },
 }

@@ -34,6 +34,9 @@ impl Room {
             return;
         };
         t.meters[index(layer)].add(data.data.len(), now);
+        if keyframe {
+            t.throttle.answered(rid_of(layer, t.simulcast));
+        }
         let mut record_keyframe = None;
         let mut tap_panicked = false;
         if recorded && let Some(tap) = self.tap.as_mut() {

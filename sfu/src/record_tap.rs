@@ -22,7 +22,7 @@ use str0m::format::Codec as WireCodec;
 use str0m::media::{MediaData, Mid};
 use tracing::debug;
 
-use crate::api::{Layer, ParticipantId, TrackKind, TrackSource};
+use crate::api::{Layer, ParticipantId, RecordingAlarm, TrackKind, TrackSource};
 use crate::participant::Published;
 use crate::simulcast::{LAYERS, index};
 
@@ -33,8 +33,9 @@ const SIMULCAST_SETTLE: Duration = Duration::from_secs(1);
 /// How often the recorded layer of a simulcast track is reconsidered.
 const LAYER_CHECK: Duration = Duration::from_secs(1);
 
-/// How often a keyframe is asked for while a resumed video track waits for one.
-const KEYFRAME_RETRY: Duration = Duration::from_secs(1);
+/// How often a keyframe is asked for while a video track waits for one: as often as
+/// the publisher's throttle lets an unanswered request be repeated.
+const KEYFRAME_RETRY: Duration = crate::keyframe::MIN_INTERVAL;
 
 /// A recorded video layer silent this long restarts at a keyframe when it comes back
 /// (the frames it lost are gone; a delta frame after them would not decode).
@@ -81,6 +82,8 @@ pub enum TapEvent {
         /// The recorded layer.
         layer: Layer,
     },
+    /// The recorder as a whole needs attention (its disk, its mix).
+    Alarm(RecordingAlarm),
     /// The file of this track failed; it is no longer written.
     Failed {
         /// The publisher.
@@ -248,6 +251,15 @@ impl RecordTap {
                             layer: *layer,
                         });
                     }
+                }
+                RecorderEvent::StorageLow { free_bytes } => {
+                    out.push(TapEvent::Alarm(RecordingAlarm::StorageLow { free_bytes }));
+                }
+                RecorderEvent::StorageFull { error } => {
+                    out.push(TapEvent::Alarm(RecordingAlarm::StorageFull { error }));
+                }
+                RecorderEvent::MixFailed { error } => {
+                    out.push(TapEvent::Alarm(RecordingAlarm::MixFailed { error }));
                 }
                 RecorderEvent::TrackFailed { track, error } => {
                     if let Some((participant, mid, _)) = self.owners.get(&track) {

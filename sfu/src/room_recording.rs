@@ -84,6 +84,10 @@ impl Room {
                     mid,
                     layer,
                 } => self.keyframe_for_recording(&participant, mid, layer, now),
+                TapEvent::Alarm(alarm) => events.push(SfuEvent::RecordingAlarm {
+                    room: self.id.clone(),
+                    alarm,
+                }),
                 TapEvent::Failed {
                     participant,
                     mid,

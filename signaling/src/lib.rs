@@ -89,6 +89,10 @@ pub struct SignalingConfig {
     /// Where sessions are recorded: each into `<recordings_dir>/<session id>/`
     /// (`seduta serve` uses `<data_dir>/recordings`). `None`: nothing is recorded.
     pub recordings_dir: Option<std::path::PathBuf>,
+    /// Below this much free room on the recordings' disk a recording does not start,
+    /// and a running one is stopped cleanly with an alarm to the segretario and in
+    /// `/metrics`. 0: not watched.
+    pub recording_min_free_bytes: u64,
     /// Told when a session's recording has stopped (at the close), with what was
     /// recorded: where the preservation copy is started from.
     pub on_recording_finished: Option<Arc<dyn RecordingFinished>>,
@@ -115,6 +119,7 @@ impl Default for SignalingConfig {
             reconnect_grace: Duration::from_secs(30),
             allowed_origins: Vec::new(),
             recordings_dir: None,
+            recording_min_free_bytes: seduta_recordings::DEFAULT_MIN_FREE_BYTES,
             on_recording_finished: None,
             metrics_token: None,
             client_limits: ClientLimitSettings::default(),
@@ -183,6 +188,7 @@ impl Signaling {
             service::RecordingSetup {
                 dir: config.recordings_dir.clone(),
                 on_finished: config.on_recording_finished.clone(),
+                min_free_bytes: config.recording_min_free_bytes,
             },
             metrics.clone(),
         );

@@ -22,5 +22,6 @@ pub mod http;
 pub mod media;
 pub mod peer;
 pub mod pg;
+pub mod process;
 pub mod server;
 pub mod ws;

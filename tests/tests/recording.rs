@@ -19,7 +19,7 @@
 //! up && cargo test -p seduta-tests --test recording'`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
@@ -28,7 +28,7 @@ use seduta_tests::api::{Api, Reply};
 use seduta_tests::demo::DemoSeduta;
 use seduta_tests::media::SyntheticMedia;
 use seduta_tests::peer::WebrtcPeer;
-use seduta_tests::server::SECRET;
+use seduta_tests::process::{SedutaProcess, demo_password};
 use seduta_tests::ws::WsClient;
 use serde_json::{Value, json};
 
@@ -795,107 +795,11 @@ async fn pause_and_resume_are_logged_shown_and_leave_a_gap() -> anyhow::Result<(
 // ---------------------------------------------------------------------------
 // (c) kill -9 of the server mid-session.
 
-/// The `seduta` binary next to this test's executable.
-fn seduta_bin() -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let bin = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .map(|dir| dir.join("seduta"))
-        .context("no target directory")?;
-    ensure!(
-        bin.exists(),
-        "{} is missing: build it first (cargo build -p seduta --bin seduta)",
-        bin.display()
-    );
-    Ok(bin)
-}
-
-/// A `seduta serve` child process on loopback with the demo.
-struct Process {
-    child: Child,
-    api: Api,
-    http: String,
-}
-
-impl Process {
-    async fn spawn(data_dir: &Path) -> anyhow::Result<Self> {
-        let ready = data_dir.join("ready.json");
-        let _ = std::fs::remove_file(&ready);
-        let child = Command::new(seduta_bin()?)
-            .arg("serve")
-            .arg("--data-dir")
-            .arg(data_dir)
-            .args(["--jwt-secret", SECRET])
-            .args([
-                "--http-bind",
-                "127.0.0.1:0",
-                "--udp-bind",
-                "127.0.0.1:0",
-                "--no-tcp",
-            ])
-            .arg("--ready-file")
-            .arg(&ready)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .context("starting seduta serve")?;
-        let mut process = Self {
-            child,
-            api: Api::new("127.0.0.1:1".parse()?),
-            http: String::new(),
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let url = loop {
-            if let Ok(text) = std::fs::read_to_string(&ready)
-                && let Ok(v) = serde_json::from_str::<Value>(&text)
-                && let Some(url) = v["http_url"].as_str()
-            {
-                break url.to_owned();
-            }
-            if let Some(status) = process.child.try_wait()? {
-                bail!("seduta serve exited: {status}");
-            }
-            ensure!(Instant::now() < deadline, "seduta serve did not get ready");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        };
-        let addr = url.trim_start_matches("http://").to_owned();
-        process.api = Api::new(addr.parse()?);
-        process.http = addr;
-        Ok(process)
-    }
-
-    fn kill9(&mut self) -> anyhow::Result<()> {
-        // SIGKILL: no chance to close anything.
-        self.child.kill()?;
-        self.child.wait()?;
-        Ok(())
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_mid_session_keeps_the_files_and_recording_resumes() -> anyhow::Result<()> {
     let data_dir = scratch("kill")?;
-    let credentials = data_dir.join("demo-credentials.json");
-    let mut first = Process::spawn(&data_dir).await?;
-    let password = {
-        let text = std::fs::read_to_string(&credentials).context("demo credentials")?;
-        let staff: Value = serde_json::from_str(&text)?;
-        staff
-            .as_array()
-            .and_then(|a| a.iter().find(|s| s["username"] == "segretario"))
-            .and_then(|s| s["password"].as_str())
-            .map(str::to_owned)
-            .context("no segretario password")?
-    };
+    let mut first = SedutaProcess::spawn(&data_dir).await?;
+    let password = demo_password(&data_dir)?;
     let staff = login(&first.api, &password).await?;
     let sessions = first.api.get("/api/sessions", Some(&staff)).await?;
     let session = sessions.json()[0]["id"]
@@ -986,7 +890,7 @@ async fn kill_9_mid_session_keeps_the_files_and_recording_resumes() -> anyhow::R
     }
 
     // The restart: the log shows it, and recording resumed into new files.
-    let second = Process::spawn(&data_dir).await?;
+    let second = SedutaProcess::spawn(&data_dir).await?;
     let staff = login(&second.api, &password).await?;
     let log = attendance(&second.api, &session, &staff).await?;
     let tail: Vec<&str> = log

@@ -13,7 +13,7 @@
 mod extras;
 mod render;
 
-use prometheus::{Histogram, HistogramOpts, IntCounter, Registry};
+use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry};
 
 pub use extras::{ESTIMATE_BUCKETS_BPS, Extras};
 pub use render::render;
@@ -29,6 +29,24 @@ pub struct HubStats {
     pub quorum: Vec<SessionQuorum>,
     /// Sessions whose recorder runs (paused ones included).
     pub recordings: u64,
+    /// The running recorders' figures, summed (or the worst of them).
+    pub recording: RecordingFigures,
+}
+
+/// The running recorders at a scrape: what an operator watches to see a recording
+/// falling behind or its disk filling.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecordingFigures {
+    /// Bytes in the running recordings' files (tracks and mix).
+    pub bytes: u64,
+    /// Frames waiting for the recorders' writers.
+    pub backlog_frames: u64,
+    /// Frames the running recorders dropped because their writer was behind.
+    pub dropped_frames: u64,
+    /// The largest delay of a live mix behind real time beyond its look-ahead.
+    pub mix_lag_seconds: f64,
+    /// Free bytes on the recordings' disk (`None`: this server does not record).
+    pub disk_free_bytes: Option<u64>,
 }
 
 /// One session's quorum as the hub computes it now.
@@ -52,6 +70,8 @@ pub struct Metrics {
     pub(crate) join_seconds: Histogram,
     /// Simulcast layer switches made for subscribers.
     pub(crate) layer_switches: IntCounter,
+    /// Recording alarms by code (`disk_full`, `mix_failed`).
+    pub(crate) recording_alarms: IntCounterVec,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -89,16 +109,31 @@ impl Metrics {
         .expect("valid counter options");
         let _ = registry.register(Box::new(join_seconds.clone()));
         let _ = registry.register(Box::new(layer_switches.clone()));
+        let recording_alarms = IntCounterVec::new(
+            Opts::new(
+                "recording_alarms_total",
+                "Recording alarms: disk_full (the recording was stopped or refused), mix_failed",
+            ),
+            &["code"],
+        )
+        .expect("valid counter options");
+        let _ = registry.register(Box::new(recording_alarms.clone()));
         Self {
             registry,
             join_seconds,
             layer_switches,
+            recording_alarms,
         }
     }
 
     /// A join took `seconds` to its first connected media peer.
     pub fn observe_join(&self, seconds: f64) {
         self.join_seconds.observe(seconds);
+    }
+
+    /// A recording alarm was raised (`disk_full`, `mix_failed`).
+    pub fn recording_alarm(&self, code: &str) {
+        self.recording_alarms.with_label_values(&[code]).inc();
     }
 
     /// A subscriber's layer changed.

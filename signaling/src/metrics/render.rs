@@ -1,7 +1,7 @@
 //! The text exposition of one scrape: the observed metrics, and the snapshot gauges
 //! and counters built afresh from the hub's stats and the media plane's totals.
 
-use prometheus::{Encoder, IntCounter, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{Encoder, Gauge, IntCounter, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
 use seduta_sfu::Traffic;
 
 use super::{Extras, HubStats, Metrics, SessionQuorum};
@@ -99,6 +99,36 @@ pub fn render(metrics: &Metrics, stats: &HubStats, traffic: &Traffic, extras: &E
         "Sessions whose recording runs (paused included)",
         stats.recordings,
     );
+    let figures = &stats.recording;
+    gauge(
+        "recording_bytes",
+        "Bytes in the running recordings' files (tracks and mix)",
+        figures.bytes,
+    );
+    gauge(
+        "recording_backlog_frames",
+        "Frames waiting for the recorders' writers",
+        figures.backlog_frames,
+    );
+    gauge(
+        "recording_dropped_frames",
+        "Frames the running recorders dropped because their writer was behind",
+        figures.dropped_frames,
+    );
+    if let Some(free) = figures.disk_free_bytes {
+        gauge(
+            "recording_disk_free_bytes",
+            "Free bytes on the recordings' disk",
+            free,
+        );
+    }
+    if let Ok(g) = Gauge::new(
+        "recording_mix_lag_seconds",
+        "The largest delay of a live mix behind real time beyond its look-ahead",
+    ) {
+        g.set(figures.mix_lag_seconds);
+        let _ = snapshot.register(Box::new(g));
+    }
     if let Ok(phases) = IntGaugeVec::new(
         Opts::new(
             "sessions",
@@ -162,7 +192,15 @@ mod tests {
                 reached: true,
             }],
             recordings: 1,
+            recording: crate::metrics::RecordingFigures {
+                bytes: 1_000_000,
+                backlog_frames: 3,
+                dropped_frames: 0,
+                mix_lag_seconds: 0.02,
+                disk_free_bytes: Some(5_000_000_000),
+            },
         };
+        metrics.recording_alarm("disk_full");
         let traffic = Traffic {
             rtp_out_packets: 12,
             keyframe_requests_out: 3,
@@ -183,6 +221,11 @@ mod tests {
             "seduta_layer_switches_total 1",
             "seduta_join_seconds_bucket{le=\"0.3\"} 1",
             "seduta_join_seconds_count 1",
+            "seduta_recording_bytes 1000000",
+            "seduta_recording_backlog_frames 3",
+            "seduta_recording_mix_lag_seconds 0.02",
+            "seduta_recording_disk_free_bytes 5000000000",
+            "seduta_recording_alarms_total{code=\"disk_full\"} 1",
         ] {
             assert!(
                 text.lines().any(|l| l == line),

@@ -160,6 +160,18 @@ pub enum ServerMessage {
         /// What happened (English).
         message: String,
     },
+    /// To the segretario: the recording as a whole needs attention. `disk_full`: the
+    /// recordings' disk is (nearly) full and the recording was stopped cleanly
+    /// (`stopped`); it can be started again once room is made. `mix_failed`: the live
+    /// mix failed; the tracks are still recorded.
+    RecordingAlarm {
+        /// `disk_full` or `mix_failed`.
+        code: String,
+        /// What happened (English).
+        message: String,
+        /// Whether the recording was stopped.
+        stopped: bool,
+    },
     /// Something calls for a suspension: the quorum, the presiding member or the
     /// segretario was lost while the session is open.
     MeetingAlert {

@@ -513,6 +513,7 @@ impl Hub {
                 self.recording_failed(&room.0, &participant.0, &track.0, &error)
                     .await
             }
+            SfuEvent::RecordingAlarm { room, alarm } => self.recording_alarm(&room.0, alarm).await,
             SfuEvent::LayerChanged {
                 room,
                 participant,

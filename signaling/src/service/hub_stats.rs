@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use crate::meeting::Phase;
-use crate::metrics::{HubStats, SessionQuorum};
+use crate::metrics::{HubStats, RecordingFigures, SessionQuorum};
 
 use super::Hub;
 
@@ -37,7 +37,23 @@ impl Hub {
                 .sum(),
             quorum,
             recordings: self.active_recordings.len() as u64,
+            recording: self.recording_figures(),
         }
+    }
+
+    fn recording_figures(&self) -> RecordingFigures {
+        let mut figures = RecordingFigures {
+            disk_free_bytes: self.recording_free_bytes().ok(),
+            ..RecordingFigures::default()
+        };
+        for active in self.active_recordings.values() {
+            let s = &active.stats;
+            figures.bytes += s.bytes_written();
+            figures.backlog_frames += s.queued_frames() as u64;
+            figures.dropped_frames += s.dropped_frames();
+            figures.mix_lag_seconds = figures.mix_lag_seconds.max(s.mix_lag().as_secs_f64());
+        }
+        figures
     }
 
     /// A participant joined: the clock of their join time starts.

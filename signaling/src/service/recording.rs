@@ -10,8 +10,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use seduta_recordings::{MIX_NAME, Recorder, RecorderConfig, RecordingSummary};
-use seduta_sfu::RoomId;
+use seduta_recordings::{MIX_NAME, Recorder, RecorderConfig, RecorderStats, RecordingSummary};
+use seduta_sfu::{RecordingAlarm, RoomId};
 use serde_json::{Value, json};
 use tracing::{info, warn};
 
@@ -50,6 +50,9 @@ pub struct RecordingSetup {
     pub dir: Option<PathBuf>,
     /// Told when a session's recording stopped.
     pub on_finished: Option<Arc<dyn RecordingFinished>>,
+    /// Below this much free room on the recordings' disk a recording does not start,
+    /// and a running one is stopped (and the segretario alarmed); 0: not watched.
+    pub min_free_bytes: u64,
 }
 
 /// A recorder running in the media plane for one session.
@@ -58,6 +61,8 @@ pub(super) struct ActiveRecording {
     dir: PathBuf,
     run: u32,
     paused: bool,
+    /// The recorder's live figures (bytes, backlog, mix lag), for /metrics.
+    pub(super) stats: RecorderStats,
 }
 
 impl Hub {
@@ -172,12 +177,86 @@ impl Hub {
     /// with a summary of what was recorded; the hook hears of it once the close has
     /// taken effect (`end_session`).
     pub(super) async fn stop_recording_for_close(&mut self, session: &str, actor: &str) {
+        self.stop_recorder(session, Some(actor), json!({})).await;
+    }
+
+    /// The recorder raised an alarm. A disk nearly or wholly full stops the recording
+    /// at once (while its files can still be closed cleanly; a session is better
+    /// without a recording than with a corrupt one), logged with the reason; a failed
+    /// mix is logged and the tracks go on. The segretario is told either way, and the
+    /// alarm is counted for monitoring.
+    pub(super) async fn recording_alarm(&mut self, session: &str, alarm: RecordingAlarm) {
+        let (code, message, stop, mut data) = match &alarm {
+            RecordingAlarm::StorageLow { free_bytes } => (
+                "disk_full",
+                format!(
+                    "the recordings' disk has only {free_bytes} bytes free: the recording was stopped"
+                ),
+                true,
+                json!({ "reason": "disk_full", "free_bytes": free_bytes }),
+            ),
+            RecordingAlarm::StorageFull { error } => (
+                "disk_full",
+                format!("the recordings' disk is full ({error}): the recording was stopped"),
+                true,
+                json!({ "reason": "disk_full", "error": error }),
+            ),
+            RecordingAlarm::MixFailed { error } => (
+                "mix_failed",
+                format!("the live mix failed ({error}); the tracks are still recorded"),
+                false,
+                json!({ "track": "mix", "error": error }),
+            ),
+        };
+        self.metrics.recording_alarm(code);
+        if stop {
+            if !self.active_recordings.contains_key(session) {
+                return; // Already stopped (the same full disk raises more than one alarm).
+            }
+            tracing::error!(code, "the recordings' disk is full: the recording stops");
+            if let Ok(free) = self.recording_free_bytes() {
+                data["free_bytes"] = json!(free);
+            }
+            self.stop_recorder(session, None, data).await;
+        } else {
+            warn!(code, "the live mix failed");
+            if let Err(e) = self
+                .log_recording(session, RecordingEvent::Failed, None, data)
+                .await
+            {
+                warn!(code = e.code, "a recording failure could not be logged");
+            }
+        }
+        self.tell_segretario(
+            session,
+            ServerMessage::RecordingAlarm {
+                code: code.to_owned(),
+                message,
+                stopped: stop,
+            },
+        );
+    }
+
+    /// Free bytes on the recordings' disk.
+    pub(super) fn recording_free_bytes(&self) -> std::io::Result<u64> {
+        let dir = self
+            .recording
+            .dir
+            .as_deref()
+            .ok_or_else(|| std::io::Error::other("this server does not record"))?;
+        seduta_recordings::free_bytes(dir)
+    }
+
+    /// Stops the session's recorder: the media plane hands it back, its files are
+    /// closed, and `recording_stopped` is logged (with `data`, a summary of what was
+    /// written and the instant the media stopped) once they are. The stopped run waits
+    /// in `stopped_recordings` for the close, which starts its preservation copy.
+    async fn stop_recorder(&mut self, session: &str, actor: Option<&str>, mut data: Value) {
         let state = self.recording_state(session);
         let active = self.active_recordings.remove(session);
         if state == RecordingState::Off && active.is_none() {
             return;
         }
-        let mut data = json!({});
         let mut stopped = None;
         if let Some(active) = active {
             data["run"] = json!(active.run);
@@ -214,7 +293,7 @@ impl Hub {
             }
         }
         if let Err(e) = self
-            .log_recording(session, RecordingEvent::Stopped, Some(actor), data)
+            .log_recording(session, RecordingEvent::Stopped, actor, data)
             .await
         {
             warn!(
@@ -298,6 +377,17 @@ impl Hub {
         {
             warn!(code = e.code, "a recording failure could not be logged");
         }
+        self.tell_segretario(
+            session,
+            ServerMessage::RecordingFailed {
+                participant_id: participant.to_owned(),
+                track: track.to_owned(),
+                message: error.to_owned(),
+            },
+        );
+    }
+
+    fn tell_segretario(&mut self, session: &str, message: ServerMessage) {
         let Some(segretario) = self
             .hosts
             .get(session)
@@ -305,15 +395,7 @@ impl Hub {
         else {
             return;
         };
-        self.send_to(
-            session,
-            &segretario,
-            ServerMessage::RecordingFailed {
-                participant_id: participant.to_owned(),
-                track: track.to_owned(),
-                message: error.to_owned(),
-            },
-        );
+        self.send_to(session, &segretario, message);
     }
 
     /// Tells one participant whether the session is being recorded (after `joined`).
@@ -368,25 +450,34 @@ impl Hub {
         let run = next_run(&dir);
         let mut config = RecorderConfig::new(&dir);
         config.mix_name = mix_name(run);
+        config.min_free_bytes = self.recording.min_free_bytes;
         let started = tokio::task::spawn_blocking(move || Recorder::start(config)).await;
         let recorder = match started {
             Ok(Ok(recorder)) => recorder,
             failed => {
-                let error = match failed {
-                    Ok(Err(e)) => e.to_string(),
-                    _ => "the recorder's start did not finish".to_owned(),
+                let (code, error) = match failed {
+                    Ok(Err(e)) if e.is_storage_full() => ("disk_full", e.to_string()),
+                    Ok(Err(e)) => ("recording_failed", e.to_string()),
+                    _ => (
+                        "recording_failed",
+                        "the recorder's start did not finish".to_owned(),
+                    ),
                 };
+                if code == "disk_full" {
+                    self.metrics.recording_alarm(code);
+                }
                 warn!(%error, "a session's recorder could not start");
                 let data = json!({ "run": run, "error": error });
                 let _ = self
                     .log_recording(session, RecordingEvent::Failed, actor, data)
                     .await;
                 return Err(ActionError::new(
-                    "recording_failed",
+                    code,
                     format!("the recording could not start: {error}"),
                 ));
             }
         };
+        let stats = recorder.stats();
         data["run"] = json!(run);
         data["folder"] = json!(format!("recordings/{session}"));
         data["mix"] = json!(format!("{}.flac", mix_name(run)));
@@ -408,6 +499,7 @@ impl Hub {
                 dir,
                 run,
                 paused: false,
+                stats,
             },
         );
         self.set_recording(session, RecordingState::Recording);

@@ -34,9 +34,16 @@ export function statusSection(state, lastCheck) {
     }
   }
   const failures = state.recordingFailures ?? [];
+  const alarm = state.recordingAlarm;
   return [
     h("div", { class: "status-line" }, phaseBadge(phase), h("span", { class: "muted" }, view.seat ? t("console.seat", { seat: view.seat }) : null)),
     h("div", { class: "status-line" }, recordingBadge(state.recording), recButtons.length ? h("span", { class: "button-row" }, recButtons) : null),
+    alarm
+      ? h("div", { class: "alert-box", role: "alert", testid: "recording-alarm", "data-code": alarm.code },
+          h("strong", null, t(alarm.code === "disk_full" ? "rec.alarm.disk_full" : "rec.alarm.mix_failed")),
+          h("p", { class: "muted small" }, t("rec.alarm.detail", { time: timeText(alarm.at), message: alarm.message })),
+        )
+      : null,
     failures.length
       ? h("div", { class: "alert-box", role: "alert", testid: "recording-failures" },
           failures.map((f) => h("p", null, t("rec.failed", { who: state.nameOf(f.participant_id), message: f.message }))),

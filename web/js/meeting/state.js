@@ -14,6 +14,7 @@ export class MeetingState extends EventTarget {
     this.role = null;
     this.recording = { state: "off" }; // {state: off|recording|paused, since}
     this.recordingFailures = []; // {participant_id, track, message, at}, for the segretario
+    this.recordingAlarm = null; // {code, message, stopped, at}, for the segretario
   }
 
   // A new connection. A resumed one keeps what is known until the server's update.
@@ -26,6 +27,7 @@ export class MeetingState extends EventTarget {
       this.alerts = [];
       this.recording = { state: "off" };
       this.recordingFailures = [];
+      this.recordingAlarm = null;
     }
   }
 
@@ -35,6 +37,7 @@ export class MeetingState extends EventTarget {
     this.alerts = [];
     this.recording = { state: "off" };
     this.recordingFailures = [];
+    this.recordingAlarm = null;
     this.changed();
   }
 
@@ -55,10 +58,16 @@ export class MeetingState extends EventTarget {
         return true;
       case "recording":
         this.recording = { state: msg.state, since: msg.since };
+        // A disk alarm stays until the recording runs again.
+        if (msg.state === "recording" && this.recordingAlarm?.stopped) this.recordingAlarm = null;
         this.changed();
         return true;
       case "recording_failed":
         this.recordingFailures = [...this.recordingFailures.slice(-4), { ...msg, at: Date.now() }];
+        this.changed();
+        return true;
+      case "recording_alarm":
+        this.recordingAlarm = { code: msg.code, message: msg.message, stopped: msg.stopped, at: Date.now() };
         this.changed();
         return true;
       case "meeting_alert":

@@ -1,0 +1,160 @@
+//! The `seduta` binary as a child process on loopback with the demo Giunta, for the
+//! fault tests that must kill it or give it a world of its own (a small disk).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+use serde_json::Value;
+
+use crate::api::Api;
+use crate::server::SECRET;
+
+/// The `seduta` binary next to the running test's executable (`target/<profile>/`).
+pub fn seduta_bin() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let bin = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|dir| dir.join("seduta"))
+        .context("no target directory")?;
+    ensure!(
+        bin.exists(),
+        "{} is missing: build it first (cargo build -p seduta --bin seduta)",
+        bin.display()
+    );
+    Ok(bin)
+}
+
+/// How the child is started besides the defaults (loopback, the test secret, no TCP).
+#[derive(Debug, Clone, Default)]
+pub struct Launch {
+    /// More `seduta serve` arguments.
+    pub args: Vec<String>,
+    /// A shell command run first in the child's own mount namespace (`unshare -m`),
+    /// e.g. mounting a small tmpfs; `None`: the binary is started directly.
+    pub prepare: Option<String>,
+}
+
+/// A `seduta serve` child process on loopback with the demo.
+pub struct SedutaProcess {
+    child: Child,
+    /// Its REST API.
+    pub api: Api,
+    /// Its HTTP address (`127.0.0.1:port`).
+    pub http: String,
+}
+
+impl SedutaProcess {
+    /// Starts `seduta serve` on `data_dir` and waits until it listens.
+    pub async fn spawn(data_dir: &Path) -> anyhow::Result<Self> {
+        Self::launch(data_dir, &Launch::default()).await
+    }
+
+    /// Starts `seduta serve` on `data_dir` as `launch` says and waits until it listens.
+    pub async fn launch(data_dir: &Path, launch: &Launch) -> anyhow::Result<Self> {
+        let ready = data_dir.join("ready.json");
+        let _ = std::fs::remove_file(&ready);
+        let bin = seduta_bin()?;
+        let mut args: Vec<String> = vec![
+            "serve".into(),
+            "--data-dir".into(),
+            data_dir.display().to_string(),
+            "--jwt-secret".into(),
+            SECRET.into(),
+            "--http-bind".into(),
+            "127.0.0.1:0".into(),
+            "--udp-bind".into(),
+            "127.0.0.1:0".into(),
+            "--no-tcp".into(),
+            "--ready-file".into(),
+            ready.display().to_string(),
+        ];
+        args.extend(launch.args.iter().cloned());
+        let mut command = match &launch.prepare {
+            None => {
+                let mut c = Command::new(bin);
+                c.args(&args);
+                c
+            }
+            Some(prepare) => {
+                // unshare execs the shell, which execs seduta: one process, whose pid
+                // is the child's, so `/proc/<pid>/root` shows its mounts.
+                let mut c = Command::new("unshare");
+                c.args(["-m", "--propagation", "private", "sh", "-ec"])
+                    .arg(format!("{prepare}\nexec \"$0\" \"$@\""))
+                    .arg(bin)
+                    .args(&args);
+                c
+            }
+        };
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("starting seduta serve")?;
+        let mut process = Self {
+            child,
+            api: Api::new("127.0.0.1:1".parse()?),
+            http: String::new(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let url = loop {
+            if let Ok(text) = std::fs::read_to_string(&ready)
+                && let Ok(v) = serde_json::from_str::<Value>(&text)
+                && let Some(url) = v["http_url"].as_str()
+            {
+                break url.to_owned();
+            }
+            if let Some(status) = process.child.try_wait()? {
+                bail!("seduta serve exited: {status}");
+            }
+            ensure!(Instant::now() < deadline, "seduta serve did not get ready");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let addr = url.trim_start_matches("http://").to_owned();
+        process.api = Api::new(addr.parse()?);
+        process.http = addr;
+        Ok(process)
+    }
+
+    /// `path` as the child sees it (through its mount namespace, when it has one).
+    pub fn view(&self, path: &Path) -> PathBuf {
+        let relative = path.strip_prefix("/").unwrap_or(path);
+        PathBuf::from(format!("/proc/{}/root", self.child.id())).join(relative)
+    }
+
+    /// The signaling WebSocket of `session`.
+    pub fn ws_url(&self, session: &str) -> String {
+        format!("ws://{}/ws/{session}", self.http)
+    }
+
+    /// SIGKILL: no chance to close anything.
+    pub fn kill9(&mut self) -> anyhow::Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
+    }
+}
+
+impl Drop for SedutaProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The demo segretario's password, from the credentials the demo wrote in `data_dir`.
+pub fn demo_password(data_dir: &Path) -> anyhow::Result<String> {
+    let path = data_dir.join("demo-credentials.json");
+    let text = std::fs::read_to_string(&path).context("demo credentials")?;
+    let staff: Value = serde_json::from_str(&text)?;
+    staff
+        .as_array()
+        .and_then(|a| a.iter().find(|s| s["username"] == "segretario"))
+        .and_then(|s| s["password"].as_str())
+        .map(str::to_owned)
+        .context("no segretario password")
+}
