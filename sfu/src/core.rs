@@ -94,7 +94,7 @@ impl Core {
         }
         for room in self.rooms.values_mut() {
             if tick || room.next_timeout().is_some_and(|t| t <= now) {
-                room.handle_timeout(now, &mut self.out, &mut self.events);
+                room.handle_timeout(now, tick, &mut self.out, &mut self.events);
             }
         }
     }

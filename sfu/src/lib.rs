@@ -54,6 +54,7 @@ mod speaker;
 mod tcp;
 mod timeline;
 mod traffic;
+mod udp_batch;
 mod vp8;
 
 pub use api::*;

@@ -42,6 +42,10 @@ pub struct Peer {
     nacks_sent: StreamTotals,
     /// NACKs received so far on each stream this peer sends (a subscriber).
     nacks_received: StreamTotals,
+    /// Something was done to the `Rtc` since it last said it was idle: it may have
+    /// output. Polling only such peers spares the room a `poll_output` of every peer
+    /// after every input (str0m recomputes its timeouts on each).
+    dirty: bool,
 }
 
 impl Peer {
@@ -56,6 +60,7 @@ impl Peer {
             close_reported: false,
             nacks_sent: StreamTotals::default(),
             nacks_received: StreamTotals::default(),
+            dirty: true,
         }
     }
 
@@ -85,8 +90,15 @@ impl Peer {
         }
     }
 
-    /// Runs `f` on the `Rtc`; a panic closes the peer and yields `None`.
+    /// Runs `f` on the `Rtc`; a panic closes the peer and yields `None`. The peer may
+    /// have output afterwards.
     pub fn with<R>(&mut self, f: impl FnOnce(&mut Rtc) -> R) -> Option<R> {
+        self.dirty = true;
+        self.call(f)
+    }
+
+    /// [`Peer::with`] for calls that change nothing (reading state, polling).
+    fn call<R>(&mut self, f: impl FnOnce(&mut Rtc) -> R) -> Option<R> {
         if self.closed.is_some() {
             return None;
         }
@@ -103,7 +115,7 @@ impl Peer {
 
     /// Whether this peer owns `input` (by ICE credentials or address).
     pub fn accepts(&mut self, input: &Input) -> bool {
-        self.with(|rtc| rtc.accepts(input)).unwrap_or(false)
+        self.call(|rtc| rtc.accepts(input)).unwrap_or(false)
     }
 
     /// Feeds one input; an error closes the peer.
@@ -116,8 +128,11 @@ impl Peer {
     /// Polls until the next event, queueing packets to send. `None` when idle
     /// (the next timeout is recorded) or closed.
     pub fn poll_event(&mut self, out: &mut Vec<Outgoing>, now: Instant) -> Option<Event> {
+        if !self.dirty {
+            return None;
+        }
         loop {
-            let output = match self.with(|rtc| rtc.poll_output()) {
+            let output = match self.call(|rtc| rtc.poll_output()) {
                 Some(Ok(output)) => output,
                 Some(Err(e)) => {
                     self.close(format!("output failed: {e}"));
@@ -133,6 +148,7 @@ impl Peer {
                 }),
                 Output::Timeout(t) => {
                     self.next_timeout = t;
+                    self.dirty = false;
                     return None;
                 }
                 Output::Event(event) => {
@@ -179,7 +195,7 @@ impl Peer {
             self.close("connection lost");
             return;
         }
-        if self.with(|rtc| rtc.is_alive()) == Some(false) {
+        if self.call(|rtc| rtc.is_alive()) == Some(false) {
             self.close("connection ended");
         }
     }

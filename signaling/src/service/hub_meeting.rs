@@ -57,6 +57,9 @@ impl ActionError {
 /// The code of a change the store could not take (nothing changed).
 pub(super) const STORAGE: &str = "storage";
 
+/// How long a close waits for the database to take a write before it is refused.
+const CLOSE_STORE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 impl From<MeetingError> for ActionError {
     fn from(e: MeetingError) -> Self {
         Self::new(e.code(), e.to_string())
@@ -260,6 +263,12 @@ impl Hub {
                 let mut probe = host.meeting.clone();
                 let now = now_ms();
                 probe.handle_by(MeetingInput::Close, now, &rfc3339(now), actor)?;
+                // And storable: a database another process holds locked would refuse
+                // the close after the recording had already been ended for it.
+                self.store
+                    .check_writable(CLOSE_STORE_WAIT)
+                    .await
+                    .map_err(|e| ActionError::storage(&e))?;
                 self.stop_recording_for_close(session, actor).await;
             }
             _ => {}
