@@ -47,6 +47,11 @@ impl ServerThread {
             data_dir: data_dir.clone(),
             jwt_secret: Some(secret),
             demo: false,
+            // Every synthetic participant connects from 127.0.0.1: the per-address
+            // limits (meant for one town hall's NAT) would refuse most of them.
+            per_ip_websockets: 10_000,
+            per_ip_requests_per_second: 100_000,
+            per_ip_request_burst: 100_000,
             ..Config::default()
         };
         let (started_tx, started_rx) = std::sync::mpsc::channel::<anyhow::Result<Started>>();
