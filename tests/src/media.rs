@@ -254,3 +254,21 @@ fn read_ogg(path: &Path) -> anyhow::Result<Vec<(Bytes, Duration)>> {
     }
     Ok(pages)
 }
+
+/// Decodes `file` to nothing with `ffmpeg -v error`: any message is a failure (how
+/// the recording tests judge a working master or a copy).
+pub fn decodes_cleanly(file: &Path) -> anyhow::Result<()> {
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(file)
+        .args(["-f", "null", "-"])
+        .output()
+        .context("running ffmpeg (Debian package ffmpeg)")?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    anyhow::ensure!(
+        out.status.success() && stderr.trim().is_empty(),
+        "{} does not decode cleanly: {stderr}",
+        file.display()
+    );
+    Ok(())
+}

@@ -6,7 +6,6 @@
 //! `SEDUTA_SKIP_POSTGRES=1` says to skip them.
 
 use std::future::Future;
-use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail, ensure};
@@ -17,6 +16,7 @@ use seduta_signaling::attendance::{read_jsonl, verify};
 use seduta_signaling::auth::{Claims, Role, TokenIssuer};
 use seduta_tests::api::{Api, Reply};
 use seduta_tests::pg::{Engine, Env, run_on};
+use seduta_tests::process::seduta_bin;
 use seduta_tests::server::SECRET;
 use seduta_tests::ws::{Ending, WsClient};
 use serde_json::{Value, json};
@@ -423,22 +423,6 @@ async fn wait_for(
     .await
     .with_context(|| format!("waiting for {what}"))?
     .with_context(|| format!("waiting for {what}"))
-}
-
-/// The `seduta` binary next to this test's own executable.
-fn seduta_bin() -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let bin = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .map(|dir| dir.join("seduta"))
-        .context("no target directory")?;
-    ensure!(
-        bin.exists(),
-        "{} is missing: build it first (cargo build -p seduta --bin seduta)",
-        bin.display()
-    );
-    Ok(bin)
 }
 
 // ---------------------------------------------------------------------------

@@ -26,7 +26,7 @@ use anyhow::{Context, bail, ensure};
 use seduta_signaling::attendance::{read_jsonl, verify};
 use seduta_tests::api::{Api, Reply};
 use seduta_tests::demo::DemoSeduta;
-use seduta_tests::media::SyntheticMedia;
+use seduta_tests::media::{SyntheticMedia, decodes_cleanly};
 use seduta_tests::peer::WebrtcPeer;
 use seduta_tests::process::{SedutaProcess, demo_password};
 use seduta_tests::ws::WsClient;
@@ -151,23 +151,6 @@ async fn chamber(s: &Seduta) -> anyhow::Result<()> {
 
 // ---------------------------------------------------------------------------
 // Judging the files with ffmpeg and ffprobe.
-
-/// Decodes `file` to nothing with `ffmpeg -v error`: any message is a failure.
-fn decodes_cleanly(file: &Path) -> anyhow::Result<()> {
-    let out = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-i"])
-        .arg(file)
-        .args(["-f", "null", "-"])
-        .output()
-        .context("running ffmpeg (Debian package ffmpeg)")?;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    ensure!(
-        out.status.success() && stderr.trim().is_empty(),
-        "{} does not decode cleanly: {stderr}",
-        file.display()
-    );
-    Ok(())
-}
 
 /// Presentation times (s) of a file's packets, in order, with the last one's duration.
 fn packet_times(file: &Path) -> anyhow::Result<(Vec<f64>, f64)> {

@@ -21,13 +21,12 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 use seduta_signaling::attendance::{read_jsonl, verify};
 use seduta_tests::api::{Api, Reply};
-use seduta_tests::media::SyntheticMedia;
+use seduta_tests::media::{SyntheticMedia, decodes_cleanly};
 use seduta_tests::peer::WebrtcPeer;
 use seduta_tests::process::{Launch, SedutaProcess, demo_password};
 use seduta_tests::ws::WsClient;
@@ -72,23 +71,6 @@ async fn recording_state(api: &Api, session: &str, staff: &str) -> anyhow::Resul
 
 fn of_kind<'a>(log: &'a [Value], kind: &str) -> Vec<&'a Value> {
     log.iter().filter(|e| e["kind"] == kind).collect()
-}
-
-/// Decodes `file` to nothing with `ffmpeg -v error`: any message is a failure.
-fn decodes_cleanly(file: &Path) -> anyhow::Result<()> {
-    let out = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-i"])
-        .arg(file)
-        .args(["-f", "null", "-"])
-        .output()
-        .context("running ffmpeg (install Debian's ffmpeg)")?;
-    let messages = String::from_utf8_lossy(&out.stderr);
-    ensure!(
-        out.status.success() && messages.trim().is_empty(),
-        "{} does not decode cleanly: {messages}",
-        file.display()
-    );
-    Ok(())
 }
 
 fn media_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {

@@ -151,7 +151,7 @@ impl Worker {
                 return;
             }
         };
-        match preserve::enqueue(&dir, request) {
+        match unless_busy(|| preserve::enqueue(&dir, request.clone())) {
             Ok(_) => {}
             Err(PreserveError::AlreadyDone(_)) => return self.after_copy(session),
             Err(e @ PreserveError::AlreadyExists(..)) => {
@@ -209,13 +209,33 @@ impl Worker {
     }
 }
 
+/// How often, and how long apart, a job whose lock looks taken is tried again.
+const BUSY_RETRIES: u32 = 50;
+const BUSY_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Runs `f` again while the job's lock looks taken, for up to five seconds. The lock
+/// file can look taken for an instant after this thread released it: a child process
+/// forked meanwhile by another thread (ffmpeg, ffprobe) shares the open file until it
+/// execs. Only a lock held for seconds is another process running the job.
+fn unless_busy<T>(mut f: impl FnMut() -> Result<T, PreserveError>) -> Result<T, PreserveError> {
+    let mut outcome = f();
+    for _ in 0..BUSY_RETRIES {
+        if !matches!(outcome, Err(PreserveError::Busy(_))) {
+            break;
+        }
+        std::thread::sleep(BUSY_WAIT);
+        outcome = f();
+    }
+    outcome
+}
+
 fn run_job(dir: &Path) {
     let session = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     info!(session, "the preservation copy is being made");
-    match preserve::run(dir, &mut |_| {}) {
+    match unless_busy(|| preserve::run(dir, &mut |_| {})) {
         Ok(outcome) => info!(
             session,
             result = ?outcome.result,
@@ -223,5 +243,31 @@ fn run_job(dir: &Path) {
             "the preservation copy is done"
         ),
         Err(e) => warn!(session, code = e.code(), "the preservation copy failed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lock_taken_for_an_instant_is_waited_out_and_other_errors_are_not() {
+        let mut calls = 0;
+        let outcome = unless_busy(|| {
+            calls += 1;
+            if calls < 3 {
+                Err(PreserveError::Busy(PathBuf::from("s")))
+            } else {
+                Ok(calls)
+            }
+        });
+        assert!(matches!(outcome, Ok(3)));
+        let mut calls = 0;
+        let outcome: Result<(), _> = unless_busy(|| {
+            calls += 1;
+            Err(PreserveError::NoJob(PathBuf::from("s")))
+        });
+        assert!(matches!(outcome, Err(PreserveError::NoJob(_))));
+        assert_eq!(calls, 1);
     }
 }

@@ -220,12 +220,7 @@ impl Hub {
             self.stop_recorder(session, None, data).await;
         } else {
             warn!(code, "the live mix failed");
-            if let Err(e) = self
-                .log_recording(session, RecordingEvent::Failed, None, data)
-                .await
-            {
-                warn!(code = e.code, "a recording failure could not be logged");
-            }
+            self.log_failure(session, data).await;
         }
         self.tell_segretario(
             session,
@@ -371,12 +366,7 @@ impl Hub {
     ) {
         warn!(%error, "a recorded track failed");
         let data = json!({ "participant": participant, "track": track, "error": error });
-        if let Err(e) = self
-            .log_recording(session, RecordingEvent::Failed, None, data)
-            .await
-        {
-            warn!(code = e.code, "a recording failure could not be logged");
-        }
+        self.log_failure(session, data).await;
         self.tell_segretario(
             session,
             ServerMessage::RecordingFailed {
@@ -385,6 +375,17 @@ impl Hub {
                 message: error.to_owned(),
             },
         );
+    }
+
+    /// Logs `recording_failed` with `data`; a failure to log is only warned about (the
+    /// recording goes on either way).
+    async fn log_failure(&mut self, session: &str, data: Value) {
+        if let Err(e) = self
+            .log_recording(session, RecordingEvent::Failed, None, data)
+            .await
+        {
+            warn!(code = e.code, "a recording failure could not be logged");
+        }
     }
 
     fn tell_segretario(&mut self, session: &str, message: ServerMessage) {
