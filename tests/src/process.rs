@@ -158,3 +158,49 @@ pub fn demo_password(data_dir: &Path) -> anyhow::Result<String> {
         .map(str::to_owned)
         .context("no segretario password")
 }
+
+/// The demo Giunta's quorum of the fault tests: assessore-1 and assessore-2 join
+/// remotely with webrtc-rs peers (440 and 660 Hz tones, VP8) and are identified on
+/// camera; the sindaco and assessore-4 are checked in, in the chamber.
+pub async fn two_remote_two_present(
+    api: &Api,
+    session: &str,
+    staff: &str,
+    ws_url: &str,
+    media_dir: &Path,
+) -> anyhow::Result<Vec<crate::peer::WebrtcPeer>> {
+    let act = |action: Value| async move {
+        let reply = api
+            .post(
+                &format!("/api/sessions/{session}/actions"),
+                Some(staff),
+                &action,
+            )
+            .await?;
+        ensure!(reply.status == 200, "{action} was refused: {reply}");
+        anyhow::Ok(())
+    };
+    std::fs::create_dir_all(media_dir)?;
+    let mut peers = Vec::new();
+    for (who, hz) in [("assessore-1", 440.0), ("assessore-2", 660.0)] {
+        let reply = api
+            .post(
+                &format!("/api/sessions/{session}/invitations"),
+                Some(staff),
+                &serde_json::json!({"participant_id": who}),
+            )
+            .await?;
+        ensure!(reply.status == 201, "invitation for {who}: {reply}");
+        let token = reply.json()[0]["token"]
+            .as_str()
+            .context("no token")?
+            .to_owned();
+        let media = crate::media::SyntheticMedia::with_tone(media_dir, hz)?;
+        peers.push(crate::peer::WebrtcPeer::join(ws_url, &token, media).await?);
+        act(serde_json::json!({"kind": "identify", "participant": who, "camera_on": true})).await?;
+    }
+    for who in ["sindaco", "assessore-4"] {
+        act(serde_json::json!({"kind": "check_in", "participant": who})).await?;
+    }
+    Ok(peers)
+}

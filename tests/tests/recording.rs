@@ -28,7 +28,7 @@ use seduta_tests::api::{Api, Reply};
 use seduta_tests::demo::DemoSeduta;
 use seduta_tests::media::{SyntheticMedia, decodes_cleanly};
 use seduta_tests::peer::WebrtcPeer;
-use seduta_tests::process::{SedutaProcess, demo_password};
+use seduta_tests::process::{SedutaProcess, demo_password, two_remote_two_present};
 use seduta_tests::ws::WsClient;
 use serde_json::{Value, json};
 
@@ -791,29 +791,7 @@ async fn kill_9_mid_session_keeps_the_files_and_recording_resumes() -> anyhow::R
         .with_context(|| format!("no session: {sessions}"))?;
     let ws_url = format!("ws://{}/ws/{session}", first.http);
     let media_dir = data_dir.join("media");
-    std::fs::create_dir_all(&media_dir)?;
-    let mut peers = Vec::new();
-    for (who, hz) in [("assessore-1", 440.0), ("assessore-2", 660.0)] {
-        let token = invite(&first.api, &session, &staff, who).await?;
-        let media = SyntheticMedia::with_tone(&media_dir, hz)?;
-        peers.push(WebrtcPeer::join(&ws_url, &token, media).await?);
-        act_ok(
-            &first.api,
-            &session,
-            &staff,
-            json!({"kind": "identify", "participant": who, "camera_on": true}),
-        )
-        .await?;
-    }
-    for who in ["sindaco", "assessore-4"] {
-        act_ok(
-            &first.api,
-            &session,
-            &staff,
-            json!({"kind": "check_in", "participant": who}),
-        )
-        .await?;
-    }
+    let peers = two_remote_two_present(&first.api, &session, &staff, &ws_url, &media_dir).await?;
     act_ok(
         &first.api,
         &session,

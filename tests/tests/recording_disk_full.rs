@@ -26,9 +26,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail, ensure};
 use seduta_signaling::attendance::{read_jsonl, verify};
 use seduta_tests::api::{Api, Reply};
-use seduta_tests::media::{SyntheticMedia, decodes_cleanly};
+use seduta_tests::media::decodes_cleanly;
 use seduta_tests::peer::WebrtcPeer;
-use seduta_tests::process::{Launch, SedutaProcess, demo_password};
+use seduta_tests::process::{Launch, SedutaProcess, demo_password, two_remote_two_present};
 use seduta_tests::ws::WsClient;
 use serde_json::{Value, json};
 
@@ -192,41 +192,8 @@ async fn a_full_disk_stops_the_recording_cleanly_and_nothing_else() -> anyhow::R
 
     // Two remote members on camera, two in the chamber; the segretario's console.
     let media_dir = data_dir.join("media");
-    std::fs::create_dir_all(&media_dir)?;
-    let mut peers = Vec::new();
-    for (who, hz) in [("assessore-1", 440.0), ("assessore-2", 660.0)] {
-        let reply = s
-            .api
-            .post(
-                &format!("/api/sessions/{session}/invitations"),
-                Some(&staff),
-                &json!({"participant_id": who}),
-            )
-            .await?;
-        ensure!(reply.status == 201, "invitation for {who}: {reply}");
-        let token = reply.json()[0]["token"]
-            .as_str()
-            .context("no token")?
-            .to_owned();
-        let media = SyntheticMedia::with_tone(&media_dir, hz)?;
-        peers.push(WebrtcPeer::join(&s.ws_url(&session), &token, media).await?);
-        act_ok(
-            &s.api,
-            &session,
-            &staff,
-            json!({"kind": "identify", "participant": who, "camera_on": true}),
-        )
-        .await?;
-    }
-    for who in ["sindaco", "assessore-4"] {
-        act_ok(
-            &s.api,
-            &session,
-            &staff,
-            json!({"kind": "check_in", "participant": who}),
-        )
-        .await?;
-    }
+    let peers =
+        two_remote_two_present(&s.api, &session, &staff, &s.ws_url(&session), &media_dir).await?;
     let reply = s
         .api
         .post(
