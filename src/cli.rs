@@ -31,6 +31,9 @@ enum Command {
     Invite(InviteArgs),
     /// Convene a session of an organ, with its agenda.
     Session(SessionArgs),
+    /// Run a media node for a multi-node deployment: an SFU that dials the control
+    /// plane's replicas and carries the sessions they place on it.
+    SfuNode(crate::node::NodeArgs),
     /// Load test on loopback: synthetic participants against an in-process server,
     /// and a bare UDP relay as the floor (`seduta loadtest --help` for its options).
     #[command(disable_help_flag = true)]
@@ -184,6 +187,16 @@ struct ServeArgs {
     /// start and a running one is stopped cleanly, with an alarm.
     #[arg(long, env = "SEDUTA_RECORDING_MIN_FREE_MB")]
     recording_min_free_mb: Option<u64>,
+    /// Multi-node: the URL other control-plane replicas reach this one at; media then
+    /// runs on `seduta sfu-node` processes (needs PostgreSQL and --cluster-secret).
+    #[arg(long, env = "SEDUTA_REPLICA_URL")]
+    replica_url: Option<String>,
+    /// Multi-node: this replica's unique id (default: the host name).
+    #[arg(long, env = "SEDUTA_REPLICA_ID")]
+    replica_id: Option<String>,
+    /// Multi-node: the secret shared by the replicas and the media nodes.
+    #[arg(long, env = "SEDUTA_CLUSTER_SECRET", hide_env_values = true)]
+    cluster_secret: Option<String>,
     /// Write the bound addresses as JSON to this file once listening (for scripts and tests).
     #[arg(long)]
     ready_file: Option<PathBuf>,
@@ -221,6 +234,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Verify(args) => verify(args).await,
         Command::Invite(args) => invite(args).await,
         Command::Session(args) => convene(args).await,
+        Command::SfuNode(args) => {
+            init_logging(args.log_json);
+            crate::node::run(args).await
+        }
         Command::Loadtest(args) => loadtest(args),
     }
 }
@@ -322,10 +339,19 @@ fn serve_config(args: &ServeArgs) -> anyhow::Result<Config> {
     if let Some(v) = args.recording_min_free_mb {
         config.recording_min_free_mb = v;
     }
+    if args.replica_url.is_some() {
+        config.replica_url = args.replica_url.clone();
+    }
+    if args.replica_id.is_some() {
+        config.replica_id = args.replica_id.clone();
+    }
+    if args.cluster_secret.is_some() {
+        config.cluster_secret = args.cluster_secret.clone();
+    }
     Ok(config)
 }
 
-fn init_logging(json: bool) {
+pub(crate) fn init_logging(json: bool) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,str0m=warn,seduta_sfu=info"));
@@ -349,7 +375,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let base = public_url.unwrap_or_else(|| server.local_url());
 
     println!("Seduta in ascolto su / listening on {}", server.local_url());
-    println!("  media UDP {}", server.udp_addr);
+    match server.udp_addr {
+        Some(udp) => println!("  media UDP {udp}"),
+        None => println!("  media: nodi sfu-node / on sfu-node processes"),
+    }
     if let Some(tcp) = server.tcp_addr {
         println!("  media ICE-TCP {tcp}");
     }
@@ -365,7 +394,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.ready_file {
         let ready = serde_json::json!({
             "http_url": server.local_url(),
-            "udp_addr": server.udp_addr.to_string(),
+            "udp_addr": server.udp_addr.map(|a| a.to_string()),
             "tcp_addr": server.tcp_addr.map(|a| a.to_string()),
         });
         let tmp = path.with_extension("tmp");

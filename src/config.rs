@@ -89,6 +89,14 @@ pub struct Config {
     /// start, and a running one is stopped cleanly with an alarm to the segretario and
     /// in `/metrics`, while its files can still be closed. 0: not watched.
     pub recording_min_free_mb: u64,
+    /// Multi-node: this control-plane replica's id (default: the host name).
+    pub replica_id: Option<String>,
+    /// Multi-node: the URL other replicas reach this one at (`http://10.0.0.7:8080`).
+    /// Setting it makes this process a replica among others on one PostgreSQL, with
+    /// its media on separate `seduta sfu-node` processes (docs/deployment.md).
+    pub replica_url: Option<String>,
+    /// Multi-node: the secret shared by the replicas and the media nodes.
+    pub cluster_secret: Option<String>,
 }
 
 impl Default for Config {
@@ -127,6 +135,9 @@ impl Default for Config {
             delivery: Default::default(),
             retention_years: seduta_signaling::DEFAULT_RETENTION_YEARS,
             recording_min_free_mb: 256,
+            replica_id: None,
+            replica_url: None,
+            cluster_secret: None,
         }
     }
 }

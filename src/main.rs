@@ -1,7 +1,9 @@
-//! The `seduta` command line: `serve` runs everything in one process, `token` mints a
+//! The `seduta` command line: `serve` runs everything in one process (or one
+//! control-plane replica), `sfu-node` a media node of a multi-node deployment, `token` mints a
 //! join token.
 
 mod cli;
+mod node;
 
 use clap::Parser;
 

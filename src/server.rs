@@ -23,7 +23,7 @@ pub struct Server {
     /// Where HTTP and WebSocket listen.
     pub http_addr: SocketAddr,
     /// The media UDP port.
-    pub udp_addr: SocketAddr,
+    pub udp_addr: Option<SocketAddr>,
     /// The ICE-TCP port, when enabled.
     pub tcp_addr: Option<SocketAddr>,
     /// `true` when serving HTTPS.
@@ -99,14 +99,24 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         Duration::from_secs(config.staff_session_hours.max(1) * 3600),
     );
 
-    let (sfu, events) = Sfu::start(SfuConfig {
-        udp_bind: config.udp_bind,
-        tcp_bind: config.tcp_bind,
-        advertised_ips: config.advertise_ips.clone(),
-        enable_h264: config.h264,
-    })
-    .await
-    .context("starting the media plane")?;
+    let (sfu, events, router) = if config.replica_url.is_some() {
+        let (sfu, router, events) = Sfu::cluster();
+        (sfu, events, Some(router))
+    } else {
+        let (sfu, events) = Sfu::start(SfuConfig {
+            udp_bind: config.udp_bind,
+            tcp_bind: config.tcp_bind,
+            advertised_ips: config.advertise_ips.clone(),
+            enable_h264: config.h264,
+        })
+        .await
+        .context("starting the media plane")?;
+        (sfu, events, None)
+    };
+    let cluster = match (router, &config.replica_url) {
+        (Some(router), Some(url)) => Some(cluster_settings(&config, url, router)?),
+        _ => None,
+    };
     let udp_addr = sfu.udp_addr();
     let tcp_addr = sfu.tcp_addr();
 
@@ -197,6 +207,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
             },
             packages: Some(packages.clone()),
             retention_years: config.retention_years,
+            cluster,
             ..SignalingConfig::default()
         },
         verifier,
@@ -255,6 +266,38 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         tls_watch,
         delivery,
         packages,
+    })
+}
+
+/// This replica's place in a multi-node deployment: replicas share PostgreSQL and a
+/// secret, and need an id of their own.
+fn cluster_settings(
+    config: &Config,
+    url: &str,
+    router: Arc<seduta_sfu::cluster::Router>,
+) -> anyhow::Result<seduta_signaling::cluster::ClusterSettings> {
+    let postgres = config
+        .database_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("postgres"));
+    if !postgres {
+        bail!("replicas (replica_url) share one PostgreSQL database: set database_url to it");
+    }
+    let Some(secret) = config.cluster_secret.clone().filter(|s| s.len() >= 16) else {
+        bail!("replicas need cluster_secret (at least 16 characters), shared with the media nodes");
+    };
+    let replica = match &config.replica_id {
+        Some(id) => id.clone(),
+        None => std::env::var("HOSTNAME")
+            .ok()
+            .filter(|h| !h.is_empty())
+            .context("set replica_id (no HOSTNAME to default to)")?,
+    };
+    Ok(seduta_signaling::cluster::ClusterSettings {
+        replica,
+        url: url.trim_end_matches('/').to_owned(),
+        secret,
+        router,
     })
 }
 

@@ -78,14 +78,17 @@ impl ServerThread {
                             .issuer()
                             .cloned()
                             .ok_or_else(|| anyhow!("the server holds no token secret"))?;
-                        anyhow::Ok((server, tid, issuer))
+                        let udp_addr = server
+                            .udp_addr
+                            .ok_or_else(|| anyhow!("the server runs no media plane of its own"))?;
+                        anyhow::Ok((server, tid, issuer, udp_addr))
                     }
                     .await;
                     match started {
-                        Ok((server, tid, issuer)) => {
+                        Ok((server, tid, issuer, udp_addr)) => {
                             let _ = started_tx.send(Ok(Started {
                                 http_addr: server.http_addr,
-                                udp_addr: server.udp_addr,
+                                udp_addr,
                                 tid,
                                 issuer,
                             }));

@@ -92,6 +92,6 @@ pub use recorder::{
     TrackSummary,
 };
 pub use sidecar::{NtpMapping, SenderReport, Sidecar, TrackEnd};
-pub use stats::RecorderStats;
+pub use stats::{RecorderStats, StatsSnapshot};
 pub use storage::{free_bytes, is_storage_full};
 pub use track::{TrackSpec, TrackWriter, Written};

@@ -35,7 +35,7 @@ pub struct MixWriter {
 }
 
 /// What the mix writer wrote.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct MixEnd {
     /// The Opus working master's end (None if no frame was encoded).
     pub opus: Option<TrackEnd>,

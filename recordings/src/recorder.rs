@@ -67,7 +67,9 @@ impl RecorderConfig {
 }
 
 /// A track of the recording, as named by [`Recorder::add_track`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct TrackId(pub(crate) u64);
 
 /// What the recorder asks of the SFU or tells it.
@@ -103,7 +105,7 @@ pub enum RecorderEvent {
 }
 
 /// What was recorded, once the recorder has stopped.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RecordingSummary {
     /// Every track that was added, in order.
     pub tracks: Vec<TrackSummary>,
@@ -116,7 +118,7 @@ pub struct RecordingSummary {
 }
 
 /// What was recorded of one track.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct TrackSummary {
     /// The track.
     pub track: TrackId,

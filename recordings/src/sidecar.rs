@@ -70,7 +70,7 @@ pub struct NtpMapping {
 }
 
 /// How a track ended.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct TrackEnd {
     /// Frames written.
     pub frames: u64,

@@ -56,3 +56,56 @@ impl RecorderStats {
         }
     }
 }
+
+/// A recorder's live figures at one instant, as plain data: what a remote media node
+/// reports to the control plane, which keeps them in a [`RecorderStats::detached`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StatsSnapshot {
+    /// See [`RecorderStats::bytes_written`].
+    pub bytes: u64,
+    /// See [`RecorderStats::queued_frames`].
+    pub queued: u64,
+    /// See [`RecorderStats::dropped_frames`].
+    pub dropped: u64,
+    /// See [`RecorderStats::mix_lag`], in milliseconds.
+    pub mix_lag_ms: u64,
+    /// See [`RecorderStats::free_bytes`].
+    pub free_bytes: Option<u64>,
+}
+
+impl RecorderStats {
+    /// Figures that belong to no local recorder: a mirror of a recorder that runs
+    /// elsewhere, kept current with [`RecorderStats::update`].
+    pub fn detached() -> Self {
+        let shared = Shared::default();
+        shared.free_bytes.store(u64::MAX, Ordering::Relaxed);
+        Self {
+            shared: Arc::new(shared),
+            queued: Arc::new(AtomicUsize::new(0)),
+            dropped: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// The figures now.
+    pub fn snapshot(&self) -> StatsSnapshot {
+        StatsSnapshot {
+            bytes: self.bytes_written(),
+            queued: self.queued_frames() as u64,
+            dropped: self.dropped_frames(),
+            mix_lag_ms: self.mix_lag().as_millis() as u64,
+            free_bytes: self.free_bytes(),
+        }
+    }
+
+    /// Overwrites the figures with those reported by the recorder's own host.
+    pub fn update(&self, s: &StatsSnapshot) {
+        self.shared.bytes.store(s.bytes, Ordering::Relaxed);
+        self.shared
+            .mix_lag_ms
+            .store(s.mix_lag_ms, Ordering::Relaxed);
+        let free = s.free_bytes.unwrap_or(u64::MAX);
+        self.shared.free_bytes.store(free, Ordering::Relaxed);
+        self.queued.store(s.queued as usize, Ordering::Relaxed);
+        self.dropped.store(s.dropped, Ordering::Relaxed);
+    }
+}

@@ -281,6 +281,23 @@ pub enum SfuEvent {
     },
 }
 
+impl SfuEvent {
+    /// The room the event belongs to.
+    pub fn room(&self) -> &RoomId {
+        match self {
+            SfuEvent::SubscriberOffer { room, .. }
+            | SfuEvent::TrackPublished { room, .. }
+            | SfuEvent::TrackUnpublished { room, .. }
+            | SfuEvent::ActiveSpeakers { room, .. }
+            | SfuEvent::PeerStateChanged { room, .. }
+            | SfuEvent::LayerChanged { room, .. }
+            | SfuEvent::RecordingFailed { room, .. }
+            | SfuEvent::RecordingAlarm { room, .. }
+            | SfuEvent::QualityChanged { room, .. } => room,
+        }
+    }
+}
+
 /// What a room's recorder raised an alarm about (see [`SfuEvent::RecordingAlarm`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "alarm", rename_all = "snake_case")]
@@ -300,4 +317,20 @@ pub enum RecordingAlarm {
         /// What happened.
         error: String,
     },
+    /// The media node that ran the recorder was lost (multi-node): its files end at
+    /// their last sync; the room is placed on another node.
+    MediaNodeLost,
+}
+
+/// What a recorder is started from: where its files go and how it watches the disk.
+/// The media plane (in-process or a remote node) creates the recorder itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordingSpec {
+    /// The session's recordings folder (on a multi-node deployment: a volume that the
+    /// media nodes and the control plane share under the same path).
+    pub dir: std::path::PathBuf,
+    /// The live mix's file stem in this run (`mix`, `mix-2`, …).
+    pub mix_name: String,
+    /// Below this many free bytes the recorder raises [`RecordingAlarm::StorageLow`].
+    pub min_free_bytes: u64,
 }

@@ -8,8 +8,12 @@ use crate::api::{TrackKind, TrackSource};
 use crate::room::Room;
 
 /// A snapshot of the media plane's gauges, summed over every room of one SFU.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MediaGauges {
+    /// Rooms that exist now (with participants, or parked with a recorder).
+    pub rooms: u64,
+    /// Participants in every room.
+    pub participants: u64,
     /// Published tracks announced to the room, by kind and source (only pairs seen).
     pub tracks: Vec<(TrackKind, TrackSource, u64)>,
     /// The current TWCC egress estimate of every live subscriber connection that has
@@ -24,6 +28,8 @@ pub struct MediaGauges {
 pub(crate) fn measure<'a>(rooms: impl IntoIterator<Item = &'a Room>, now: Instant) -> MediaGauges {
     let mut g = MediaGauges::default();
     for room in rooms {
+        g.rooms += 1;
+        g.participants += room.participants.len() as u64;
         for p in &room.participants {
             if p.receives()
                 && let Some(bps) = p.estimate_bps
@@ -59,4 +65,34 @@ pub(crate) fn measure<'a>(rooms: impl IntoIterator<Item = &'a Room>, now: Instan
         }
     }
     g
+}
+
+impl MediaGauges {
+    /// Adds another media node's gauges to these (multi-node: the sum over nodes).
+    pub fn merge(&mut self, other: MediaGauges) {
+        self.rooms += other.rooms;
+        self.participants += other.participants;
+        for (kind, source, n) in other.tracks {
+            match self
+                .tracks
+                .iter_mut()
+                .find(|(k, s, _)| (*k, *s) == (kind, source))
+            {
+                Some((_, _, sum)) => *sum += n,
+                None => self.tracks.push((kind, source, n)),
+            }
+        }
+        self.subscriber_estimates_bps
+            .extend(other.subscriber_estimates_bps);
+        for (kind, bps) in other.publisher_ingress_bps {
+            match self
+                .publisher_ingress_bps
+                .iter_mut()
+                .find(|(k, _)| *k == kind)
+            {
+                Some((_, sum)) => *sum += bps,
+                None => self.publisher_ingress_bps.push((kind, bps)),
+            }
+        }
+    }
 }

@@ -31,6 +31,7 @@
 #![warn(missing_docs)]
 
 mod api;
+pub mod cluster;
 mod core;
 mod engine;
 mod error;
@@ -58,7 +59,7 @@ mod udp_batch;
 mod vp8;
 
 pub use api::*;
-pub use error::SfuError;
+pub use error::{SfuError, WireError};
 pub use gauges::MediaGauges;
 pub use handle::{Sfu, SfuHandle};
 pub use sdp::offer_tracks;

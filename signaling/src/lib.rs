@@ -43,6 +43,7 @@ mod api;
 pub mod attendance;
 pub mod auth;
 pub mod clock;
+pub mod cluster;
 pub mod meeting;
 pub mod metrics;
 pub mod package;
@@ -108,6 +109,9 @@ pub struct SignalingConfig {
     /// The session packages (built after the close, signed, delivered), served under
     /// `/api/sessions/{id}/package`. `None`: no packages.
     pub packages: Option<package::Packages>,
+    /// Multi-node: this replica among others on the same PostgreSQL, with media
+    /// nodes attached over control channels. `None`: one process does everything.
+    pub cluster: Option<cluster::ClusterSettings>,
 }
 
 impl Default for SignalingConfig {
@@ -125,6 +129,7 @@ impl Default for SignalingConfig {
             client_limits: ClientLimitSettings::default(),
             retention_years: api::DEFAULT_RETENTION_YEARS,
             packages: None,
+            cluster: None,
         }
     }
 }
@@ -183,6 +188,7 @@ impl Signaling {
             service::HubTiming {
                 heartbeat: config.heartbeat,
                 reconnect_grace: config.reconnect_grace,
+                replicated: config.cluster.is_some(),
             },
             control.store.clone(),
             service::RecordingSetup {
@@ -192,7 +198,7 @@ impl Signaling {
             },
             metrics.clone(),
         );
-        Self {
+        let signaling = Self {
             shared: Arc::new(Shared {
                 config,
                 verifier,
@@ -206,17 +212,29 @@ impl Signaling {
                 metrics,
                 client_limits,
             }),
-        }
+        };
+        cluster::leases::spawn_renewal(signaling.shared.clone());
+        signaling
     }
 
     /// The HTTP routes of the service: `/ws/{session}`, `/healthz`, the REST API
-    /// under `/api` and its OpenAPI document at `/api/openapi.json`.
+    /// under `/api` and its OpenAPI document at `/api/openapi.json`; with replicas, the
+    /// media nodes' control channel (`/internal/sfu`) and the relay of a session's
+    /// requests to the replica that runs it.
     pub fn router(&self) -> axum::Router {
-        service::router(self.shared.clone())
-            .merge(api::router(self.shared.clone()))
-            .layer(axum::middleware::from_fn_with_state(
-                self.shared.clone(),
-                service::client_limits::limit,
-            ))
+        let mut app = service::router(self.shared.clone()).merge(api::router(self.shared.clone()));
+        if self.shared.config.cluster.is_some() {
+            app = app
+                .layer(axum::middleware::from_fn_with_state(
+                    self.shared.clone(),
+                    cluster::relay::forward,
+                ))
+                .merge(cluster::nodes::routes(self.shared.clone()))
+                .merge(cluster::notify::routes(self.shared.clone()));
+        }
+        app.layer(axum::middleware::from_fn_with_state(
+            self.shared.clone(),
+            service::client_limits::limit,
+        ))
     }
 }

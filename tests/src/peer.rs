@@ -396,7 +396,7 @@ impl WebrtcPeer {
                                 Err(e) => eprintln!("testpeer: subscriber offer failed: {e:#}"),
                             }
                         }
-                        Some("recording") => {
+                        Some("recording") | Some("error") => {
                             recording
                                 .lock()
                                 .unwrap_or_else(|e| e.into_inner())
@@ -509,10 +509,25 @@ impl WebrtcPeer {
 
     /// Every `recording` message received so far (whether the session is recorded).
     pub fn recording_messages(&self) -> Vec<Value> {
+        self.notices("recording")
+    }
+
+    /// The codes of every `error` message received so far after `joined`.
+    pub fn error_codes(&self) -> Vec<String> {
+        self.notices("error")
+            .iter()
+            .filter_map(|m| m["code"].as_str().map(str::to_owned))
+            .collect()
+    }
+
+    fn notices(&self, kind: &str) -> Vec<Value> {
         self.recording
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .clone()
+            .iter()
+            .filter(|m| m["type"] == kind)
+            .cloned()
+            .collect()
     }
 
     /// How many subscriber offers this peer has answered so far.

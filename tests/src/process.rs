@@ -35,6 +35,8 @@ pub struct Launch {
     /// A shell command run first in the child's own mount namespace (`unshare -m`),
     /// e.g. mounting a small tmpfs; `None`: the binary is started directly.
     pub prepare: Option<String>,
+    /// The HTTP address to listen on; `None`: a free loopback port.
+    pub http_bind: Option<String>,
 }
 
 /// A `seduta serve` child process on loopback with the demo.
@@ -64,7 +66,10 @@ impl SedutaProcess {
             "--jwt-secret".into(),
             SECRET.into(),
             "--http-bind".into(),
-            "127.0.0.1:0".into(),
+            launch
+                .http_bind
+                .clone()
+                .unwrap_or_else(|| "127.0.0.1:0".into()),
             "--udp-bind".into(),
             "127.0.0.1:0".into(),
             "--no-tcp".into(),
@@ -136,6 +141,98 @@ impl SedutaProcess {
         self.child.kill()?;
         self.child.wait()?;
         Ok(())
+    }
+}
+
+/// A `seduta sfu-node` child process on loopback (multi-node tests).
+pub struct MediaNodeProcess {
+    child: Child,
+    /// The node's name.
+    pub name: String,
+}
+
+impl MediaNodeProcess {
+    /// Starts a media node named `name` that dials every control URL in `control`,
+    /// and waits until its media socket is bound.
+    pub async fn spawn(
+        dir: &Path,
+        name: &str,
+        control: &[String],
+        secret: &str,
+        capacity: u64,
+    ) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let ready = dir.join(format!("{name}.ready.json"));
+        let _ = std::fs::remove_file(&ready);
+        let mut command = Command::new(seduta_bin()?);
+        command.args([
+            "sfu-node",
+            "--node-name",
+            name,
+            "--cluster-secret",
+            secret,
+            "--capacity",
+            &capacity.to_string(),
+            "--udp-bind",
+            "127.0.0.1:0",
+            "--no-tcp",
+            "--ready-file",
+            &ready.display().to_string(),
+        ]);
+        for url in control {
+            command.args(["--control", url]);
+        }
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("starting seduta sfu-node")?;
+        let mut node = Self {
+            child,
+            name: name.to_owned(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !ready.exists() {
+            if let Some(status) = node.child.try_wait()? {
+                bail!("seduta sfu-node exited: {status}");
+            }
+            ensure!(
+                Instant::now() < deadline,
+                "seduta sfu-node did not get ready"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(node)
+    }
+
+    /// SIGKILL: the node vanishes with its sessions.
+    pub fn kill9(&mut self) -> anyhow::Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
+    }
+
+    /// SIGTERM: the node drains.
+    pub fn terminate(&self) -> anyhow::Result<()> {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .context("running kill")?;
+        ensure!(status.success(), "SIGTERM failed: {status}");
+        Ok(())
+    }
+
+    /// Whether the process has exited (and its status, if so).
+    pub fn exited(&mut self) -> anyhow::Result<Option<std::process::ExitStatus>> {
+        Ok(self.child.try_wait()?)
+    }
+}
+
+impl Drop for MediaNodeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -218,6 +218,9 @@ async fn abuse_does_not_disturb_other_participants_media() -> anyhow::Result<()>
     // Garbage on every port: UDP datagrams, a TCP stream, and signaling abuse,
     // including from a joined participant of the same room.
     let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await?;
+    let media = srv
+        .udp_addr
+        .ok_or_else(|| anyhow::anyhow!("the server has no media socket"))?;
     let mut stun_like = vec![0x00, 0x01, 0x00, 0x08, 0x21, 0x12, 0xa4, 0x42];
     stun_like.extend_from_slice(&[0xff; 20]);
     let rtp_like = [
@@ -227,9 +230,9 @@ async fn abuse_does_not_disturb_other_participants_media() -> anyhow::Result<()>
         let junk: Vec<u8> = (0..(i % 1400) as usize + 1)
             .map(|j| (j as u32 * 31 + i) as u8)
             .collect();
-        let _ = udp.send_to(&junk, srv.udp_addr).await;
-        let _ = udp.send_to(&stun_like, srv.udp_addr).await;
-        let _ = udp.send_to(&rtp_like, srv.udp_addr).await;
+        let _ = udp.send_to(&junk, media).await;
+        let _ = udp.send_to(&stun_like, media).await;
+        let _ = udp.send_to(&rtp_like, media).await;
     }
     if let Some(tcp_addr) = srv.tcp_addr {
         use tokio::io::AsyncWriteExt;

@@ -171,6 +171,7 @@ async fn a_full_disk_stops_the_recording_cleanly_and_nothing_else() -> anyhow::R
             "mount -t tmpfs -o size=64m seduta-recordings '{}'",
             recordings.display()
         )),
+        ..Launch::default()
     };
     let s = SedutaProcess::launch(&data_dir, &launch).await?;
     // The tmpfs exists only in the server's mount namespace: reach it through /proc.

@@ -16,7 +16,6 @@ use super::extract::Staff;
 use crate::Shared;
 use crate::auth::{Role, uuid_like};
 use crate::clock::now_ms;
-use crate::service::HubCommand;
 use crate::store::{Invitation, SessionParticipant, StaffRole};
 
 /// Default validity of an invitation link.
@@ -201,10 +200,11 @@ pub async fn revoke(
         .revoke_invitation(&jti, now_ms() as i64)
         .await?
         .ok_or_else(|| ApiError::not_found("invitation"))?;
-    let _ = shared.hub.send(HubCommand::Revoke {
-        session: revoked.session_id.clone(),
-        jti,
-    });
+    crate::cluster::notify::send(
+        &shared,
+        &revoked.session_id,
+        crate::cluster::notify::Notice::Revoke { jti },
+    );
     Ok(Json(revoked))
 }
 

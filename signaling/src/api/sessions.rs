@@ -16,7 +16,6 @@ use super::extract::Staff;
 use crate::Shared;
 use crate::auth::{Role, uuid_like};
 use crate::clock::{now_ms, parse_rfc3339};
-use crate::service::HubCommand;
 use crate::store::{AgendaItem, SessionParticipant, SessionRecord, SessionStatus, StaffRole};
 
 /// Longest title, seat or agenda subject accepted.
@@ -312,7 +311,7 @@ pub async fn add_room(
 }
 
 async fn add_person(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     staff: &Staff,
     session: &str,
     pid: String,
@@ -340,10 +339,8 @@ async fn add_person(
     Ok((StatusCode::CREATED, Json(person)))
 }
 
-fn reload(shared: &Shared, session: &str) {
-    let _ = shared.hub.send(HubCommand::Reload {
-        session: session.to_owned(),
-    });
+fn reload(shared: &Arc<Shared>, session: &str) {
+    crate::cluster::notify::send(shared, session, crate::cluster::notify::Notice::Reload);
 }
 
 fn check_text(field: &'static str, text: &str) -> Result<(), ApiError> {

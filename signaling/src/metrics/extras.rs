@@ -5,6 +5,7 @@
 
 use prometheus::{Gauge, IntGauge, IntGaugeVec, Opts, Registry};
 use seduta_delivery::Backlog;
+use seduta_sfu::cluster::NodeView;
 use seduta_sfu::{MediaGauges, TrackKind, TrackSource};
 
 /// What a scrape reads besides the hub's stats and the traffic counters. `None`:
@@ -16,6 +17,8 @@ pub struct Extras {
     pub media: Option<MediaGauges>,
     /// The delivery outbox's backlog.
     pub outbox: Option<Backlog>,
+    /// The media nodes attached to this replica (multi-node only).
+    pub nodes: Option<Vec<NodeView>>,
 }
 
 /// The upper bounds, in bits per second, of `subscribers_by_estimate`: around the
@@ -33,6 +36,60 @@ pub(super) fn register(snapshot: &Registry, extras: &Extras) {
     if let Some(backlog) = &extras.outbox {
         register_outbox(snapshot, backlog);
     }
+    if let Some(nodes) = &extras.nodes {
+        register_nodes(snapshot, nodes);
+    }
+}
+
+/// One series per media node (node names are host or pod names, not personal data).
+fn register_nodes(snapshot: &Registry, nodes: &[NodeView]) {
+    gauge(
+        snapshot,
+        "seduta_media_nodes",
+        "Media nodes attached to this control-plane replica",
+        nodes.len() as u64,
+    );
+    let rows = |f: fn(&NodeView) -> u64| -> Vec<(Vec<&str>, u64)> {
+        nodes
+            .iter()
+            .map(|n| (vec![n.node.as_str()], f(n)))
+            .collect()
+    };
+    gauge_vec(
+        snapshot,
+        "seduta_media_node_participants",
+        "Participants on each media node, as the node last reported",
+        &["node"],
+        &rows(|n| n.status.participants),
+    );
+    gauge_vec(
+        snapshot,
+        "seduta_media_node_rooms",
+        "Sessions on each media node, as the node last reported",
+        &["node"],
+        &rows(|n| n.status.rooms),
+    );
+    gauge_vec(
+        snapshot,
+        "seduta_media_node_capacity",
+        "Participants each media node takes at most",
+        &["node"],
+        &rows(|n| n.capacity),
+    );
+    gauge_vec(
+        snapshot,
+        "seduta_media_node_draining",
+        "1 while a media node drains (takes no new sessions)",
+        &["node"],
+        &rows(|n| u64::from(n.status.draining)),
+    );
+    gauge_vec(
+        snapshot,
+        "seduta_media_node_placed_sessions",
+        "Sessions this replica has placed on each media node",
+        &["node"],
+        &rows(|n| n.placed_rooms),
+    );
 }
 
 fn int(value: u64) -> i64 {
@@ -216,6 +273,7 @@ mod tests {
                     (TrackKind::Video, 700_000),
                     (TrackKind::Video, 300_000),
                 ],
+                ..MediaGauges::default()
             }),
             outbox: Some(Backlog {
                 pending: 2,
@@ -224,6 +282,16 @@ mod tests {
                 dead: 0,
                 oldest_waiting_ms: Some(90_500),
             }),
+            nodes: Some(vec![seduta_sfu::cluster::NodeView {
+                node: "sfu-a".into(),
+                capacity: 300,
+                status: seduta_sfu::cluster::NodeStatus {
+                    rooms: 2,
+                    participants: 17,
+                    draining: true,
+                },
+                placed_rooms: 1,
+            }]),
         };
         let text = lines(&extras);
         for line in [
@@ -242,6 +310,10 @@ mod tests {
             "seduta_publisher_ingress_bps{kind=\"audio\"} 0",
             "# TYPE seduta_deliveries gauge",
             "seduta_deliveries{state=\"pending\"} 2",
+            "seduta_media_nodes 1",
+            "seduta_media_node_participants{node=\"sfu-a\"} 17",
+            "seduta_media_node_draining{node=\"sfu-a\"} 1",
+            "seduta_media_node_placed_sessions{node=\"sfu-a\"} 1",
             "seduta_deliveries{state=\"dead\"} 0",
             "seduta_delivery_oldest_waiting_seconds 90.5",
         ] {

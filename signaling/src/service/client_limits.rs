@@ -210,6 +210,10 @@ pub async fn limit(
     mut request: Request,
     next: Next,
 ) -> Response {
+    // A request relayed by another replica was counted there, against its client.
+    if crate::cluster::relay::is_relayed(&shared, request.headers()) {
+        return next.run(request).await;
+    }
     if let Some(ip) = request_ip(&shared, &request) {
         if let Err(refusal) = shared.client_limits.request(ip, Instant::now()) {
             return refusal.response();

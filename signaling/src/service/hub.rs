@@ -96,6 +96,14 @@ pub enum HubCommand {
         /// The invitation.
         jti: String,
     },
+    /// This replica has just taken the lease on `session` (multi-node): recover it if
+    /// it was running on another replica. Sent before any connection of the session.
+    Adopt {
+        /// The session.
+        session: String,
+        /// Fired once the session is ready.
+        reply: oneshot::Sender<()>,
+    },
     /// The session's definition changed in the store (agenda, guests): reload it.
     Reload {
         /// The session.
@@ -132,6 +140,9 @@ pub struct HubTiming {
     pub heartbeat: Duration,
     /// How long a lost participant keeps its seat.
     pub reconnect_grace: Duration,
+    /// Other control-plane replicas share the store (multi-node): sessions are not
+    /// recovered at start but when this replica takes their lease.
+    pub replicated: bool,
 }
 
 /// The owner of all rooms.
@@ -190,7 +201,11 @@ impl Hub {
             self_tx: tx.clone(),
         };
         tokio::spawn(async move {
-            hub.recover().await;
+            // With replicas, a session is recovered by the replica that takes its
+            // lease, when it does (`Adopt`).
+            if !timing.replicated {
+                hub.recover().await;
+            }
             loop {
                 tokio::select! {
                     cmd = rx.recv() => match cmd {
@@ -308,6 +323,10 @@ impl Hub {
             }
             HubCommand::Revoke { session, jti } => self.revoke(&session, &jti).await,
             HubCommand::Reload { session } => self.reload(&session).await,
+            HubCommand::Adopt { session, reply } => {
+                self.adopt(&session).await;
+                let _ = reply.send(());
+            }
             HubCommand::MeetingTick { session } => self.tick(&session).await,
         }
     }

@@ -98,23 +98,34 @@ impl Hub {
             if session.status == SessionStatus::Closed {
                 continue;
             }
-            let running = matches!(self.store.meeting_snapshot(&session.id).await, Ok(Some(_)));
-            if !running {
-                continue;
-            }
-            if let Err(e) = self.ensure_host(&session.id).await {
-                warn!(code = e.code, "a running session could not be recovered");
-                continue;
-            }
-            if let Err(e) = self
-                .meeting_input(&session.id, MeetingInput::ServiceRestarted)
-                .await
-            {
-                warn!(code = e.code, "a restart could not be recorded");
-            }
-            self.recover_recording(&session.id).await;
-            info!("a running session was recovered after a restart");
+            self.adopt(&session.id).await;
         }
+    }
+
+    /// Takes up a session that was running elsewhere or before a restart (its remote
+    /// people's connections are gone): loads it, logs `service_restarted` so they
+    /// become disconnected, and records again if it was being recorded. A session
+    /// already hosted here, or not running, is left as it is.
+    pub(super) async fn adopt(&mut self, session: &str) {
+        if self.hosts.contains_key(session) {
+            return;
+        }
+        let running = matches!(self.store.meeting_snapshot(session).await, Ok(Some(_)));
+        if !running {
+            return;
+        }
+        if let Err(e) = self.ensure_host(session).await {
+            warn!(code = e.code, "a running session could not be recovered");
+            return;
+        }
+        if let Err(e) = self
+            .meeting_input(session, MeetingInput::ServiceRestarted)
+            .await
+        {
+            warn!(code = e.code, "a restart could not be recorded");
+        }
+        self.recover_recording(session).await;
+        info!("a running session was recovered");
     }
 
     /// A participant's connection is joining: they enter the lobby (or, for the

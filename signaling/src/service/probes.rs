@@ -122,7 +122,12 @@ async fn extras(shared: &Shared) -> Extras {
         }
     };
     let (media, outbox) = tokio::join!(media, outbox);
-    Extras { media, outbox }
+    let nodes = shared.config.cluster.as_ref().map(|c| c.router.nodes());
+    Extras {
+        media,
+        outbox,
+        nodes,
+    }
 }
 
 async fn hub_stats(shared: &Shared) -> Option<HubStats> {

@@ -10,8 +10,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use seduta_recordings::{MIX_NAME, Recorder, RecorderConfig, RecorderStats, RecordingSummary};
-use seduta_sfu::{RecordingAlarm, RoomId};
+use seduta_recordings::{MIX_NAME, RecorderStats, RecordingSummary};
+use seduta_sfu::{RecordingAlarm, RecordingSpec, RoomId, SfuError};
 use serde_json::{Value, json};
 use tracing::{info, warn};
 
@@ -186,6 +186,10 @@ impl Hub {
     /// mix is logged and the tracks go on. The segretario is told either way, and the
     /// alarm is counted for monitoring.
     pub(super) async fn recording_alarm(&mut self, session: &str, alarm: RecordingAlarm) {
+        if alarm == RecordingAlarm::MediaNodeLost {
+            self.recording_node_lost(session).await;
+            return;
+        }
         let (code, message, stop, mut data) = match &alarm {
             RecordingAlarm::StorageLow { free_bytes } => (
                 "disk_full",
@@ -207,6 +211,7 @@ impl Hub {
                 false,
                 json!({ "track": "mix", "error": error }),
             ),
+            RecordingAlarm::MediaNodeLost => return,
         };
         self.metrics.recording_alarm(code);
         if stop {
@@ -255,35 +260,25 @@ impl Hub {
         let mut stopped = None;
         if let Some(active) = active {
             data["run"] = json!(active.run);
-            let recorder = match self.sfu.stop_recording(RoomId(session.to_owned())).await {
-                Ok(recorder) => recorder,
-                Err(e) => {
-                    warn!(error = %e, "the media plane did not hand the recorder back");
-                    None
+            // The media ends at the call; closing the files takes a while longer, and
+            // the entry is written after it.
+            let media_stopped_at = rfc3339(now_ms());
+            let stopping = self.sfu.stop_recording(RoomId(session.to_owned())).await;
+            data["media_stopped_at"] = json!(media_stopped_at);
+            match stopping {
+                Ok(Some(summary)) => {
+                    data["summary"] = summary_json(&summary, &active.dir);
+                    stopped = Some(StoppedRecording {
+                        session: session.to_owned(),
+                        dir: active.dir.clone(),
+                        run: active.run,
+                        summary,
+                    });
                 }
-            };
-            // The media ends here; closing the files (below) takes a while longer,
-            // and the entry is written after it.
-            data["media_stopped_at"] = json!(rfc3339(now_ms()));
-            if let Some(recorder) = recorder {
-                match tokio::task::spawn_blocking(move || recorder.stop()).await {
-                    Ok(Ok(summary)) => {
-                        data["summary"] = summary_json(&summary, &active.dir);
-                        stopped = Some(StoppedRecording {
-                            session: session.to_owned(),
-                            dir: active.dir.clone(),
-                            run: active.run,
-                            summary,
-                        });
-                    }
-                    Ok(Err(e)) => {
-                        warn!(error = %e, "the recorder did not stop cleanly");
-                        data["error"] = json!(e.to_string());
-                    }
-                    Err(e) => {
-                        warn!(error = %e, "the recorder's stop did not finish");
-                        data["error"] = json!("the recorder's stop did not finish");
-                    }
+                Ok(None) => warn!("the media plane had no recorder for the session"),
+                Err(e) => {
+                    warn!(error = %e, "the recorder did not stop cleanly");
+                    data["error"] = json!(e.to_string());
                 }
             }
         }
@@ -304,6 +299,46 @@ impl Hub {
                 "a session's recording stopped"
             );
             self.stopped_recordings.insert(session.to_owned(), stopped);
+        }
+    }
+
+    /// The media node that ran the session's recorder was lost (multi-node): that
+    /// run's files end at their last sync, as after a crash. A recording goes on at
+    /// once in a new run on the node the session is placed on now (logged as resumed
+    /// with the reason); a paused one stays paused and a resume starts the new run.
+    async fn recording_node_lost(&mut self, session: &str) {
+        let Some(lost) = self.active_recordings.remove(session) else {
+            return;
+        };
+        self.metrics.recording_alarm("media_node_lost");
+        warn!(
+            run = lost.run,
+            "the media node recording a session was lost"
+        );
+        if lost.paused {
+            return;
+        }
+        let data = json!({ "reason": "media_node_lost", "lost_run": lost.run });
+        if let Err(e) = self
+            .start_recorder(session, RecordingEvent::Resumed, None, data)
+            .await
+        {
+            warn!(
+                code = e.code,
+                "the recording could not go on after a node loss"
+            );
+            self.set_recording(session, RecordingState::Off);
+            self.tell_segretario(
+                session,
+                ServerMessage::RecordingAlarm {
+                    code: "media_node_lost".to_owned(),
+                    message: format!(
+                        "the media node recording the session was lost and the recording could not go on: {}",
+                        e.message
+                    ),
+                    stopped: true,
+                },
+            );
         }
     }
 
@@ -449,24 +484,25 @@ impl Hub {
             ));
         };
         let run = next_run(&dir);
-        let mut config = RecorderConfig::new(&dir);
-        config.mix_name = mix_name(run);
-        config.min_free_bytes = self.recording.min_free_bytes;
-        let started = tokio::task::spawn_blocking(move || Recorder::start(config)).await;
-        let recorder = match started {
-            Ok(Ok(recorder)) => recorder,
-            failed => {
-                let (code, error) = match failed {
-                    Ok(Err(e)) if e.is_storage_full() => ("disk_full", e.to_string()),
-                    Ok(Err(e)) => ("recording_failed", e.to_string()),
-                    _ => (
-                        "recording_failed",
-                        "the recorder's start did not finish".to_owned(),
-                    ),
+        let spec = RecordingSpec {
+            dir: dir.clone(),
+            mix_name: mix_name(run),
+            min_free_bytes: self.recording.min_free_bytes,
+        };
+        let room = RoomId(session.to_owned());
+        let stats = match self.sfu.start_recording(room.clone(), spec).await {
+            Ok(stats) => stats,
+            Err(e) => {
+                let code = match &e {
+                    SfuError::Recording {
+                        storage_full: true, ..
+                    } => "disk_full",
+                    _ => "recording_failed",
                 };
                 if code == "disk_full" {
                     self.metrics.recording_alarm(code);
                 }
+                let error = e.to_string();
                 warn!(%error, "a session's recorder could not start");
                 let data = json!({ "run": run, "error": error });
                 let _ = self
@@ -478,21 +514,13 @@ impl Hub {
                 ));
             }
         };
-        let stats = recorder.stats();
         data["run"] = json!(run);
         data["folder"] = json!(format!("recordings/{session}"));
         data["mix"] = json!(format!("{}.flac", mix_name(run)));
         if let Err(e) = self.log_recording(session, event, actor, data).await {
             // Not logged, not recorded: the recorder goes, closing its empty files.
-            let _ = tokio::task::spawn_blocking(move || recorder.stop()).await;
+            let _ = self.sfu.stop_recording(room).await;
             return Err(e);
-        }
-        if let Err(e) = self
-            .sfu
-            .start_recording(RoomId(session.to_owned()), recorder, dir.clone())
-            .await
-        {
-            warn!(error = %e, "the media plane did not take the recorder");
         }
         self.active_recordings.insert(
             session.to_owned(),

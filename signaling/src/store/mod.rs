@@ -26,6 +26,7 @@ mod error;
 mod invitations;
 mod model;
 mod organs;
+mod owners;
 mod rows;
 mod sessions;
 mod staff;
@@ -47,6 +48,7 @@ pub use model::{
     AgendaItem, Ente, Invitation, Member, Organ, SessionParticipant, SessionRecord, SessionStatus,
     StaffAccount, StaffRole, VoteRecord,
 };
+pub use owners::SessionOwner;
 
 /// The database engine behind a [`Store`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
