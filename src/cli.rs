@@ -21,7 +21,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the server (media, signaling and web client) in one process.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Mint a join token for one participant of one session.
     Token(TokenArgs),
     /// Check an attendance log (an exported JSON Lines file, or a session's log in the
@@ -229,7 +229,7 @@ struct TokenArgs {
 /// Runs the chosen command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::Token(args) => token(args).await,
         Command::Verify(args) => verify(args).await,
         Command::Invite(args) => invite(args).await,

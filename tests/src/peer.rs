@@ -552,6 +552,12 @@ impl WebrtcPeer {
     pub async fn close(self) {
         let _ = self.outbound.send(json!({"type": "leave"}).to_string());
         tokio::time::sleep(Duration::from_millis(100)).await;
+        self.drop_connection().await;
+    }
+
+    /// Drops both connections and the socket without leaving, as a client whose
+    /// network or server went away does before it joins again.
+    pub async fn drop_connection(self) {
         let _ = self.publisher.close().await;
         if let Some(pc) = self.subscriber.lock().await.take() {
             let _ = pc.close().await;

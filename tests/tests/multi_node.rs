@@ -123,7 +123,15 @@ async fn media_from(peer: &WebrtcPeer, from: &str, before: u64) -> anyhow::Resul
         Duration::from_secs(30),
         async || {
             let got = peer.received().get(from).copied().unwrap_or_default();
-            Ok((got.video_packets > before + 20 && got.audio_packets > 20).then_some(()))
+            if got.video_packets > before + 20 && got.audio_packets > 20 {
+                return Ok(Some(()));
+            }
+            Err(anyhow::anyhow!(
+                "received {:?}, errors {:?}, offers answered {}",
+                peer.received(),
+                peer.error_codes(),
+                peer.offers_answered()
+            ))
         },
     )
     .await
@@ -171,6 +179,11 @@ async fn two_replicas_and_two_media_nodes_share_the_work_and_survive_losses() ->
 
 async fn scenario(dir: &Path, database: &str) -> anyhow::Result<()> {
     let (p1, p2) = (free_port()?, free_port()?);
+    // The recordings volume the replicas and the nodes share (one path everywhere).
+    let recordings_root = dir.join("cp-1").join("recordings");
+    std::fs::create_dir_all(&recordings_root)?;
+    std::fs::create_dir_all(dir.join("cp-2"))?;
+    std::os::unix::fs::symlink(&recordings_root, dir.join("cp-2").join("recordings"))?;
     let mut cp1 = replica(&dir.join("cp-1"), "cp-1", p1, database, true).await?;
     let cp2 = replica(&dir.join("cp-2"), "cp-2", p2, database, false).await?;
     let control = vec![
@@ -213,7 +226,9 @@ async fn scenario(dir: &Path, database: &str) -> anyhow::Result<()> {
             .as_str()
             .context("no token")?
             .to_owned();
-        let media = SyntheticMedia::with_tone(&media_dir.join(who), hz)?;
+        let own = media_dir.join(who);
+        std::fs::create_dir_all(&own)?;
+        let media = SyntheticMedia::with_tone(&own, hz)?;
         members.push(Member { who, token, media });
     }
     let act = async |api: &Api, action: Value| -> anyhow::Result<()> {
@@ -259,7 +274,7 @@ async fn scenario(dir: &Path, database: &str) -> anyhow::Result<()> {
         placed.len() == 1 && placed[0].0 == first,
         "one replica placed the session on {first}: {placed:?}"
     );
-    let recordings = dir.join("cp-1").join("recordings").join(&session);
+    let recordings = recordings_root.join(&session);
     eprintln!("multi-node: the session runs on {first}");
 
     // 2. That node dies.
@@ -279,8 +294,9 @@ async fn scenario(dir: &Path, database: &str) -> anyhow::Result<()> {
         })
         .await?;
     }
-    a1.close().await;
-    a2.close().await;
+    // As a browser does on media_lost: join again, without leaving.
+    a1.drop_connection().await;
+    a2.drop_connection().await;
     let a1 = members[0].join(&ws1).await?;
     let a2 = members[1].join(&ws2).await?;
     media_from(&a1, "assessore-2", 0).await?;
@@ -303,12 +319,12 @@ async fn scenario(dir: &Path, database: &str) -> anyhow::Result<()> {
     eprintln!("multi-node: replica {owner} runs the session; killing it");
     let (survivor_api, survivor_ws) = if owner == "cp-1" {
         cp1.kill9()?;
-        (cp2.api.clone(), ws2.clone())
+        (cp2.api, ws2.clone())
     } else {
         anyhow::bail!("the session's first request reached cp-1, which must hold it: {owner}");
     };
-    a1.close().await;
-    a2.close().await;
+    a1.drop_connection().await;
+    a2.drop_connection().await;
     let a1 = members[0].join(&survivor_ws).await?;
     let a2 = members[1].join(&survivor_ws).await?;
     media_from(&a1, "assessore-2", 0).await?;
@@ -369,12 +385,18 @@ async fn scenario(dir: &Path, database: &str) -> anyhow::Result<()> {
     .await?;
     ensure!(status.success(), "the drained node exits cleanly: {status}");
 
-    // The files of every run are on the shared recordings volume.
+    // Every run's files are on the shared volume: the first node's (killed), the
+    // second's (stopped when the replica that drove it died) and the one after the
+    // takeover; each mix decodes without an error.
+    let mixes = recordings_with_media(&recordings)?;
     ensure!(
-        recordings_with_media(&recordings)?.len() >= 2,
-        "files of more than one run in {}",
+        mixes.len() >= 3,
+        "a mix per run in {}: {mixes:?}",
         recordings.display()
     );
+    for mix in &mixes {
+        seduta_tests::media::decodes_cleanly(mix)?;
+    }
     Ok(())
 }
 

@@ -148,7 +148,7 @@ impl Router {
         info!(node = %node, capacity, "a media node attached");
         while let Some(text) = incoming.recv().await {
             match serde_json::from_str::<FromNode>(&text) {
-                Ok(message) => self.from_node(&node, link, message),
+                Ok(message) => self.handle_message(&node, link, message),
                 Err(e) => warn!(node = %node, error = %e, "a media node sent a bad message"),
             }
         }
@@ -161,7 +161,7 @@ impl Router {
         Ok(node)
     }
 
-    fn from_node(&self, node: &str, link: u64, message: FromNode) {
+    fn handle_message(&self, node: &str, link: u64, message: FromNode) {
         match message {
             FromNode::Reply { id, result } => {
                 let pending = {
@@ -300,6 +300,9 @@ impl Router {
                     p.participants.remove(participant);
                 }
                 (Request::StopRecording { .. }, _) => p.recording = None,
+                (Request::StartRecording { .. }, Ok(_)) => {
+                    p.recording = Some(RecorderStats::detached());
+                }
                 _ => {}
             }
             if p.participants.is_empty() && p.recording.is_none() {
@@ -320,31 +323,12 @@ impl Router {
             room: room.clone(),
             spec,
         };
-        let placed_now = self.placement(&room).is_none();
-        let result = self.execute(request).await;
-        let mut state = self.lock();
-        match result {
-            Ok(_) => {
-                let stats = RecorderStats::detached();
-                match state.rooms.get_mut(&room) {
-                    Some(p) => p.recording = Some(stats.clone()),
-                    // The node was lost in between: the alarm follows from nowhere, so
-                    // say it here.
-                    None => return Err(SfuError::Unavailable),
-                }
-                Ok(stats)
-            }
-            Err(e) => {
-                if placed_now
-                    && state
-                        .rooms
-                        .get(&room)
-                        .is_some_and(|p| p.participants.is_empty() && p.recording.is_none())
-                {
-                    state.rooms.remove(&room);
-                }
-                Err(e)
-            }
+        self.execute(request).await?;
+        let state = self.lock();
+        match state.rooms.get(&room).and_then(|p| p.recording.clone()) {
+            Some(stats) => Ok(stats),
+            // The node was lost meanwhile; its alarm has been sent.
+            None => Err(SfuError::Unavailable),
         }
     }
 

@@ -62,11 +62,7 @@ async fn serve(socket: WebSocket, router: Arc<MediaRouter>) {
     let reader = tokio::spawn(async move {
         while let Some(Ok(message)) = stream.next().await {
             match message {
-                Message::Text(text) => {
-                    if to_router.send(text.to_string()).await.is_err() {
-                        break;
-                    }
-                }
+                Message::Text(text) if to_router.send(text.to_string()).await.is_err() => break,
                 Message::Close(_) => break,
                 _ => {}
             }

@@ -45,7 +45,7 @@ pub(super) fn register(snapshot: &Registry, extras: &Extras) {
 fn register_nodes(snapshot: &Registry, nodes: &[NodeView]) {
     gauge(
         snapshot,
-        "seduta_media_nodes",
+        "media_nodes",
         "Media nodes attached to this control-plane replica",
         nodes.len() as u64,
     );
@@ -57,35 +57,35 @@ fn register_nodes(snapshot: &Registry, nodes: &[NodeView]) {
     };
     gauge_vec(
         snapshot,
-        "seduta_media_node_participants",
+        "media_node_participants",
         "Participants on each media node, as the node last reported",
         &["node"],
         &rows(|n| n.status.participants),
     );
     gauge_vec(
         snapshot,
-        "seduta_media_node_rooms",
+        "media_node_rooms",
         "Sessions on each media node, as the node last reported",
         &["node"],
         &rows(|n| n.status.rooms),
     );
     gauge_vec(
         snapshot,
-        "seduta_media_node_capacity",
+        "media_node_capacity",
         "Participants each media node takes at most",
         &["node"],
         &rows(|n| n.capacity),
     );
     gauge_vec(
         snapshot,
-        "seduta_media_node_draining",
+        "media_node_draining",
         "1 while a media node drains (takes no new sessions)",
         &["node"],
         &rows(|n| u64::from(n.status.draining)),
     );
     gauge_vec(
         snapshot,
-        "seduta_media_node_placed_sessions",
+        "media_node_placed_sessions",
         "Sessions this replica has placed on each media node",
         &["node"],
         &rows(|n| n.placed_rooms),
