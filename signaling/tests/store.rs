@@ -169,6 +169,7 @@ macro_rules! on_both {
 }
 
 on_both!(
+    session_leases_for_replicas,
     entes_and_organs,
     members_in_office_around_the_boundaries,
     staff_accounts,
@@ -511,6 +512,99 @@ async fn staff_token_revocation(db: Db) {
         .expect("revoking again is fine");
     assert!(store.staff_token_revoked("jti-1").await.expect("check"));
     assert!(!store.staff_token_revoked("jti-2").await.expect("check"));
+}
+
+/// Multi-node: one replica holds a session's lease until it lapses; renewal keeps
+/// it, another replica takes a lapsed one, and a closed session's lease is dropped.
+async fn session_leases_for_replicas(db: Db) {
+    use seduta_signaling::store::SessionOwner;
+    let store = &db.store;
+    seed(store).await;
+    let a = SessionOwner {
+        replica: "cp-a".into(),
+        url: "http://a:8080".into(),
+    };
+    let b = SessionOwner {
+        replica: "cp-b".into(),
+        url: "http://b:8080".into(),
+    };
+    // The first to ask takes it; the other is told who holds it.
+    assert_eq!(
+        store
+            .claim_session("s1", &a, 1_000, 11_000)
+            .await
+            .expect("claim"),
+        a
+    );
+    assert_eq!(
+        store
+            .claim_session("s1", &b, 2_000, 12_000)
+            .await
+            .expect("claim"),
+        a
+    );
+    // The holder asking again keeps it (and extends it).
+    assert_eq!(
+        store
+            .claim_session("s1", &a, 5_000, 15_000)
+            .await
+            .expect("claim"),
+        a
+    );
+    assert_eq!(
+        store
+            .claim_session("s1", &b, 14_000, 24_000)
+            .await
+            .expect("claim"),
+        a
+    );
+    // Renewal keeps it past the old expiry.
+    assert_eq!(
+        store.renew_sessions("cp-a", 30_000).await.expect("renew"),
+        1
+    );
+    assert_eq!(
+        store
+            .claim_session("s1", &b, 20_000, 30_000)
+            .await
+            .expect("claim"),
+        a
+    );
+    // Lapsed: the next replica takes it, and the old holder renews nothing.
+    assert_eq!(
+        store
+            .claim_session("s1", &b, 30_001, 40_000)
+            .await
+            .expect("claim"),
+        b
+    );
+    assert_eq!(
+        store.renew_sessions("cp-a", 50_000).await.expect("renew"),
+        0
+    );
+    assert_eq!(
+        store
+            .claim_session("s1", &a, 35_000, 45_000)
+            .await
+            .expect("claim"),
+        b
+    );
+    // A closed session's lease goes at the holder's next renewal.
+    store
+        .set_session_status("s1", SessionStatus::Closed, 36_000)
+        .await
+        .expect("close");
+    assert_eq!(
+        store.renew_sessions("cp-b", 60_000).await.expect("renew"),
+        0
+    );
+    assert_eq!(
+        store
+            .claim_session("s1", &a, 37_000, 47_000)
+            .await
+            .expect("claim"),
+        a
+    );
 }
 
 async fn sessions_and_their_life(db: Db) {

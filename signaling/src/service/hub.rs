@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use seduta_sfu::{ParticipantId, RoomId, SfuEvent, SfuHandle};
+use seduta_sfu::{ParticipantId, RoomId, SfuError, SfuEvent, SfuHandle};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
@@ -424,6 +424,19 @@ impl Hub {
                     }
                     if let Err(e) = joined {
                         warn!(error = %e, "media join failed");
+                        if matches!(e, SfuError::NoCapacity | SfuError::Unavailable) {
+                            // No media node can take the session now: the client
+                            // joins again (with its backoff) until one can.
+                            self.send_to(
+                                session,
+                                &pid.0,
+                                ServerMessage::Error {
+                                    code: ErrorCode::MediaLost,
+                                    message: format!("{e}; rejoin with resume"),
+                                    fatal: false,
+                                },
+                            );
+                        }
                     }
                 }
                 RoomOutput::MediaLeave { participant } => {

@@ -47,27 +47,26 @@ impl Store {
         })
     }
 
-    /// Extends every lease `replica` holds to `expires_at_ms`; returns how many.
+    /// Extends every lease `replica` holds on a session that is not closed to
+    /// `expires_at_ms`, and gives up its leases on closed ones (nothing runs there any
+    /// more); returns how many it still holds.
     pub async fn renew_sessions(
         &self,
         replica: &str,
         expires_at_ms: i64,
     ) -> Result<u64, StoreError> {
+        sqlx::query(
+            "DELETE FROM session_owners WHERE replica = $1 AND session_id IN \
+             (SELECT id FROM sessions WHERE status = 'closed')",
+        )
+        .bind(replica)
+        .execute(&self.pool)
+        .await?;
         let done = sqlx::query("UPDATE session_owners SET expires_at_ms = $2 WHERE replica = $1")
             .bind(replica)
             .bind(expires_at_ms)
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected())
-    }
-
-    /// Gives up `replica`'s lease on `session` (a closed session, a drained replica).
-    pub async fn release_session(&self, session: &str, replica: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM session_owners WHERE session_id = $1 AND replica = $2")
-            .bind(session)
-            .bind(replica)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
     }
 }
