@@ -428,3 +428,140 @@ fn recordings_with_media(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     }
     Ok(mixes)
 }
+
+/// What a stranger can do to a replica's cluster endpoints: nothing. A media node
+/// without the secret is refused; a channel that does not introduce itself, or that
+/// sends garbage after its hello, attaches nothing and breaks nothing; the notice
+/// endpoints and the relay trust only the secret.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_endpoints_refuse_strangers() -> anyhow::Result<()> {
+    run_on(Engine::Postgres, "seduta_cluster_bad", |env| async move {
+        let database = env.database_url.context("PostgreSQL")?;
+        strangers(&env.data_dir, &database).await
+    })
+    .await
+}
+
+async fn strangers(dir: &Path, database: &str) -> anyhow::Result<()> {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+    let port = free_port()?;
+    let cp = replica(&dir.join("cp"), "cp-1", port, database, false).await?;
+    let url = format!("ws://127.0.0.1:{port}/internal/sfu");
+    let dial = |secret: Option<&str>| {
+        let mut request = url.as_str().into_client_request();
+        if let (Ok(request), Some(secret)) = (request.as_mut(), secret)
+            && let Ok(value) = format!("Bearer {secret}").parse()
+        {
+            request.headers_mut().insert("authorization", value);
+        }
+        async move { tokio_tungstenite::connect_async(request?).await }
+    };
+    let nodes = async || -> anyhow::Result<Option<u64>> {
+        let reply = cp.api.get("/metrics", Some(METRICS)).await?;
+        Ok(reply
+            .body
+            .lines()
+            .find_map(|l| l.strip_prefix("seduta_media_nodes "))
+            .and_then(|v| v.trim().parse().ok()))
+    };
+
+    // No secret, a wrong one: 401 before any upgrade.
+    for secret in [None, Some("not-the-cluster-secret")] {
+        match dial(secret).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(refused)) => {
+                ensure!(refused.status() == 401, "refused with {}", refused.status())
+            }
+            Err(e) => anyhow::bail!("unexpected failure: {e}"),
+            Ok(_) => anyhow::bail!("a channel without the secret was accepted"),
+        }
+    }
+    // The secret, then garbage instead of a hello: nothing attaches.
+    let (mut ws, _) = dial(Some(SECRET)).await?;
+    for junk in [
+        "",
+        "{",
+        "[1,2,3]",
+        "{\"type\":\"status\"}",
+        &"x".repeat(64 * 1024),
+    ] {
+        ws.send(Message::text(junk)).await?;
+    }
+    let end = tokio::time::timeout(Duration::from_secs(15), ws.next()).await;
+    ensure!(
+        matches!(end, Ok(None | Some(Ok(Message::Close(_))) | Some(Err(_)))),
+        "the channel without a hello is closed: {end:?}"
+    );
+    ensure!(nodes().await? == Some(0), "no node attached");
+
+    // A proper hello, then garbage and a reply to nothing: still attached, and the
+    // replica still answers.
+    let (mut ws, _) = dial(Some(SECRET)).await?;
+    let hello = json!({"type": "hello", "node": "odd", "capacity": 5,
+        "status": {"rooms": 0, "participants": 0, "draining": false}});
+    ws.send(Message::text(hello.to_string())).await?;
+    for junk in [
+        "garbage".to_owned(),
+        json!({"type": "reply", "id": 999_999, "result": {"Ok": {"response": "done"}}}).to_string(),
+        json!({"type": "event", "event": {"event": "explode"}}).to_string(),
+        json!({"type": "hello", "node": "odd-again", "capacity": 1,
+            "status": {"rooms": 0, "participants": 0, "draining": false}})
+        .to_string(),
+    ] {
+        ws.send(Message::text(junk)).await?;
+    }
+    wait_for("the node attached", Duration::from_secs(10), async || {
+        Ok((nodes().await? == Some(1)).then_some(()))
+    })
+    .await?;
+    let ready = cp.api.get("/readyz", None).await?;
+    ensure!(ready.status == 200, "readyz: {ready}");
+    drop(ws);
+    wait_for("the node gone", Duration::from_secs(10), async || {
+        Ok((nodes().await? == Some(0)).then_some(()))
+    })
+    .await?;
+
+    // The notice endpoints exist only for replicas holding the secret.
+    for header in [None, Some("wrong")] {
+        let status = post_status(port, "/internal/hub/s-1/reload", header).await?;
+        ensure!(status == 404, "a notice from a stranger: {status}");
+    }
+    // A forged relay header does not skip the origin check.
+    let mut request = format!("ws://127.0.0.1:{port}/ws/s-1").into_client_request()?;
+    request
+        .headers_mut()
+        .insert("origin", "https://evil.example".parse()?);
+    request
+        .headers_mut()
+        .insert("x-seduta-relay", "forged-secret-of-some-length".parse()?);
+    match tokio_tungstenite::connect_async(request).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(refused)) => {
+            ensure!(refused.status() == 403, "refused with {}", refused.status())
+        }
+        other => anyhow::bail!("a foreign page with a forged relay header: {other:?}"),
+    }
+    Ok(())
+}
+
+/// `POST path` on the replica with an optional relay header; returns the status.
+async fn post_status(port: u16, path: &str, relay: Option<&str>) -> anyhow::Result<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+    let header = relay
+        .map(|v| format!("x-seduta-relay: {v}\r\n"))
+        .unwrap_or_default();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{header}Content-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await?;
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer)).await??;
+    let text = String::from_utf8_lossy(&answer);
+    text.split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .with_context(|| format!("no status in {text}"))
+}

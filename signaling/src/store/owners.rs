@@ -48,16 +48,17 @@ impl Store {
     }
 
     /// Extends every lease `replica` holds on a session that is not closed to
-    /// `expires_at_ms`, and gives up its leases on closed ones (nothing runs there any
-    /// more); returns how many it still holds.
+    /// `expires_at_ms`, and gives up its leases on closed sessions and on ids that
+    /// name no session (a request for a made-up id takes a lease too); returns how
+    /// many it still holds.
     pub async fn renew_sessions(
         &self,
         replica: &str,
         expires_at_ms: i64,
     ) -> Result<u64, StoreError> {
         sqlx::query(
-            "DELETE FROM session_owners WHERE replica = $1 AND session_id IN \
-             (SELECT id FROM sessions WHERE status = 'closed')",
+            "DELETE FROM session_owners WHERE replica = $1 AND session_id NOT IN \
+             (SELECT id FROM sessions WHERE status <> 'closed')",
         )
         .bind(replica)
         .execute(&self.pool)
