@@ -277,6 +277,18 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_cluster_settings_parse() {
+        let text = include_str!("../docs/seduta.example.toml")
+            .replace("# replica_url = ", "replica_url = ")
+            .replace("# replica_id = ", "replica_id = ")
+            .replace("# cluster_secret = ", "cluster_secret = ");
+        let config: Config = toml::from_str(&text).expect("the cluster settings parse");
+        assert_eq!(config.replica_url.as_deref(), Some("http://10.0.0.7:8080"));
+        assert_eq!(config.replica_id.as_deref(), Some("control-0"));
+        assert!(config.cluster_secret.is_some_and(|s| s.len() >= 16));
+    }
+
+    #[test]
     fn unknown_keys_are_refused() {
         assert!(toml::from_str::<Config>("http_bnid = \"127.0.0.1:1\"").is_err());
     }
