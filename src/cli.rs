@@ -403,13 +403,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
     }
 
-    tokio::select! {
-        result = server.wait() => result,
-        _ = tokio::signal::ctrl_c() => {
+    server
+        .run_until(async {
+            crate::node::shutdown_signal().await;
             println!("Arresto / shutting down");
-            Ok(())
-        }
-    }
+        })
+        .await
 }
 
 async fn token(args: TokenArgs) -> anyhow::Result<()> {

@@ -112,7 +112,7 @@ pub async fn run(args: NodeArgs) -> anyhow::Result<()> {
 }
 
 /// SIGTERM (Kubernetes) or Ctrl-C.
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

@@ -36,6 +36,8 @@ pub struct Server {
     tls_watch: Option<JoinHandle<()>>,
     delivery: Option<seduta_signaling::package::WorkerHandle>,
     packages: Packages,
+    /// This process's replica id, when it is one of several (multi-node).
+    replica: Option<String>,
 }
 
 impl Server {
@@ -71,15 +73,43 @@ impl Server {
         &self.packages
     }
 
-    /// Stops accepting, lets open requests finish for up to 2 s, stops the delivery
-    /// worker (an attempt in flight keeps its lease and is taken up again later),
-    /// and waits.
+    /// Serves until `stop` resolves (then shuts down as [`Server::shutdown`] says) or
+    /// the server fails.
+    pub async fn run_until(
+        mut self,
+        stop: impl std::future::Future<Output = ()>,
+    ) -> anyhow::Result<()> {
+        tokio::select! {
+            result = &mut self.task => {
+                result.context("the HTTP server task failed")??;
+                Ok(())
+            }
+            () = stop => {
+                self.shutdown().await;
+                Ok(())
+            }
+        }
+    }
+
+    /// Stops accepting, lets open requests finish for up to 2 s, hands this
+    /// replica's sessions over (multi-node: their leases are given up, so another
+    /// replica takes each at its clients' next request instead of after the lease),
+    /// stops the delivery worker (an attempt in flight keeps its lease and is taken up
+    /// again later), and waits.
     pub async fn shutdown(self) {
         if let Some(watch) = &self.tls_watch {
             watch.abort();
         }
         self.handle.graceful_shutdown(Some(Duration::from_secs(2)));
         let _ = self.task.await;
+        if let Some(replica) = &self.replica {
+            match self.store.release_sessions(replica).await {
+                Ok(n) => tracing::info!(sessions = n, "this replica's sessions were handed over"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "the session leases could not be given up; they lapse by themselves")
+                }
+            }
+        }
         self.packages.stop();
         if let Some(worker) = self.delivery {
             worker.stop().await;
@@ -117,6 +147,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         (Some(router), Some(url)) => Some(cluster_settings(&config, url, router)?),
         _ => None,
     };
+    let replica = cluster.as_ref().map(|c| c.replica.clone());
     let udp_addr = sfu.udp_addr();
     let tcp_addr = sfu.tcp_addr();
 
@@ -266,6 +297,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         tls_watch,
         delivery,
         packages,
+        replica,
     })
 }
 

@@ -142,6 +142,31 @@ impl SedutaProcess {
         self.child.wait()?;
         Ok(())
     }
+
+    /// SIGTERM, then waits up to `limit` for the process to exit by itself.
+    pub async fn terminate(&mut self, limit: Duration) -> anyhow::Result<std::process::ExitStatus> {
+        sigterm(self.child.id())?;
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status);
+            }
+            ensure!(
+                Instant::now() < deadline,
+                "seduta serve did not stop after SIGTERM"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+fn sigterm(pid: u32) -> anyhow::Result<()> {
+    let status = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .context("running kill")?;
+    ensure!(status.success(), "SIGTERM failed: {status}");
+    Ok(())
 }
 
 /// A `seduta sfu-node` child process on loopback (multi-node tests).
@@ -215,12 +240,7 @@ impl MediaNodeProcess {
 
     /// SIGTERM: the node drains.
     pub fn terminate(&self) -> anyhow::Result<()> {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .context("running kill")?;
-        ensure!(status.success(), "SIGTERM failed: {status}");
-        Ok(())
+        sigterm(self.child.id())
     }
 
     /// Whether the process has exited (and its status, if so).

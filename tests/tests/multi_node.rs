@@ -10,7 +10,9 @@
 //! 3. the replica that runs the session is killed (-9): the members rejoin through
 //!    the other replica, which takes the lease, recovers the session
 //!    (`service_restarted`) and places it again; the log still verifies;
-//! 4. a node drained with SIGTERM takes no new session and stays until its session
+//! 4. a replica stopped with SIGTERM gives its sessions' leases up, and the other
+//!    takes the session over at the members' next join;
+//! 5. a node drained with SIGTERM takes no new session and stays until its session
 //!    has ended, then exits by itself.
 
 use std::path::{Path, PathBuf};
@@ -317,9 +319,9 @@ async fn scenario(dir: &Path, database: &str) -> anyhow::Result<()> {
     // 3. The replica that runs the session dies; the other takes it over.
     let owner = sqlx_owner(database, &session).await?;
     eprintln!("multi-node: replica {owner} runs the session; killing it");
-    let (survivor_api, survivor_ws) = if owner == "cp-1" {
+    let survivor_ws = if owner == "cp-1" {
         cp1.kill9()?;
-        (cp2.api, ws2.clone())
+        ws2.clone()
     } else {
         anyhow::bail!("the session's first request reached cp-1, which must hold it: {owner}");
     };
@@ -333,12 +335,13 @@ async fn scenario(dir: &Path, database: &str) -> anyhow::Result<()> {
         sqlx_owner(database, &session).await? == "cp-2",
         "cp-2 took the lease"
     );
-    let log = log_kinds(&survivor_api, &session, &staff).await?;
+    let log = log_kinds(&cp2.api, &session, &staff).await?;
     ensure!(
         log.iter().any(|e| e["kind"] == "service_restarted"),
         "the takeover is in the log"
     );
-    let verified = survivor_api
+    let verified = cp2
+        .api
         .get(
             &format!("/api/sessions/{session}/attendance?format=jsonl"),
             Some(&staff),
@@ -350,7 +353,35 @@ async fn scenario(dir: &Path, database: &str) -> anyhow::Result<()> {
     seduta_signaling::attendance::verify(&entries)
         .map_err(|e| anyhow::anyhow!("the log no longer verifies: {e:?}"))?;
 
-    // 4. Drain the node that carries the session now: it stays while the session
+    // 4. A replica stopped cleanly hands its sessions over at once: the first
+    // replica comes back, the second stops with SIGTERM and gives up its lease, and
+    // the members' next join through the first takes the session over.
+    let cp1 = replica(&dir.join("cp-1"), "cp-1", p1, database, false).await?;
+    let mut cp2 = cp2;
+    wait_for("cp-1 sees the node", Duration::from_secs(20), async || {
+        Ok((!node_gauge(&cp1.api, "capacity").await?.is_empty()).then_some(()))
+    })
+    .await?;
+    let stopped = cp2.terminate(Duration::from_secs(20)).await?;
+    ensure!(stopped.success(), "cp-2 stops cleanly: {stopped}");
+    ensure!(
+        sqlx_owner(database, &session).await.is_err(),
+        "cp-2 gave the session's lease up when it stopped"
+    );
+    a1.drop_connection().await;
+    a2.drop_connection().await;
+    let ws1 = cp1.ws_url(&session);
+    let a1 = members[0].join(&ws1).await?;
+    let a2 = members[1].join(&ws1).await?;
+    media_from(&a1, "assessore-2", 0).await?;
+    media_from(&a2, "assessore-1", 0).await?;
+    ensure!(
+        sqlx_owner(database, &session).await? == "cp-1",
+        "cp-1 took the session over"
+    );
+    let survivor_api = cp1.api;
+
+    // 5. Drain the node that carries the session now: it stays while the session
     // runs, shows as draining, and leaves when the members have gone.
     let now_on = busy_node(&survivor_api, 2).await?;
     ensure!(

@@ -70,4 +70,14 @@ impl Store {
             .await?;
         Ok(done.rows_affected())
     }
+
+    /// Gives up every lease `replica` holds (a replica that stops cleanly); returns
+    /// how many.
+    pub async fn release_sessions(&self, replica: &str) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM session_owners WHERE replica = $1")
+            .bind(replica)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
 }
