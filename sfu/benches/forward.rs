@@ -375,9 +375,9 @@ impl World {
             if !self.core.events.is_empty() {
                 self.handle_events();
             }
-            let out = std::mem::take(&mut self.core.out);
+            let mut out = std::mem::take(&mut self.core.out);
             moved |= !out.is_empty();
-            for packet in out {
+            for packet in out.packets() {
                 // Padding-only probes of the bandwidth estimator are not forwarded media.
                 if is_rtp(&packet.bytes) && packet.bytes[0] & 0x20 == 0 {
                     self.forwarded += 1;
@@ -399,6 +399,9 @@ impl World {
                     },
                 ));
             }
+            // The engine hands the buffers back after sending, as here.
+            out.recycle();
+            self.core.out = out;
             if !moved {
                 break;
             }

@@ -15,8 +15,9 @@ use tracing::debug;
 use crate::api::{PeerRole, RoomId, SfuEvent};
 use crate::error::SfuError;
 use crate::handle::Command;
+use crate::outbox::Outbox;
 use crate::participant::OutState;
-use crate::peer::{Outgoing, Peer};
+use crate::peer::Peer;
 use crate::record_tap::RecordTap;
 use crate::room::Room;
 
@@ -37,7 +38,7 @@ pub struct Core {
     /// Which room last accepted packets from a remote address.
     routes: HashMap<(Protocol, SocketAddr), RoomId>,
     /// Packets to send.
-    pub out: Vec<Outgoing>,
+    pub out: Outbox,
     /// Events for the control plane.
     pub events: Vec<SfuEvent>,
     next_tick: Instant,
@@ -52,7 +53,7 @@ impl Core {
             h264,
             parked_taps: HashMap::new(),
             routes: HashMap::new(),
-            out: Vec::new(),
+            out: Outbox::default(),
             events: Vec::new(),
             next_tick: now,
         }

@@ -17,7 +17,7 @@ use crate::api::{SfuConfig, SfuEvent};
 use crate::core::Core;
 use crate::error::SfuError;
 use crate::handle::Command;
-use crate::peer::Outgoing;
+use crate::outbox::Outbox;
 use crate::tcp::{Deframer, frame};
 use crate::udp_batch::UdpBatch;
 
@@ -188,15 +188,15 @@ fn send(
     udp: &UdpSocket,
     tcp_conns: &HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>,
     batch: &mut UdpBatch,
-    out: &mut Vec<Outgoing>,
+    out: &mut Outbox,
 ) {
     if out.is_empty() {
         return;
     }
-    batch.send(udp, out, |packet, ok| {
+    batch.send(udp, out.packets(), |packet, ok| {
         crate::traffic::sent(&packet.bytes, ok)
     });
-    for packet in out.drain(..) {
+    for packet in out.packets() {
         if packet.proto == Protocol::Udp {
             continue;
         }
@@ -206,6 +206,7 @@ fn send(
             let _ = conn.try_send(framed);
         }
     }
+    out.recycle();
 }
 
 async fn accept_tcp(listener: TcpListener, events: mpsc::Sender<TcpEvent>) {

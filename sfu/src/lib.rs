@@ -41,6 +41,7 @@ mod handle;
 mod keyframe;
 mod layers;
 mod negotiate;
+mod outbox;
 mod participant;
 mod peer;
 mod quality;

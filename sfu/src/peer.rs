@@ -9,6 +9,7 @@ use str0m::{Event, IceConnectionState, Input, Output, Rtc};
 use tracing::{debug, warn};
 
 use crate::api::PeerRole;
+use crate::outbox::Outbox;
 use crate::traffic::{self, StreamTotals};
 
 /// A packet to send.
@@ -127,7 +128,7 @@ impl Peer {
 
     /// Polls until the next event, queueing packets to send. `None` when idle
     /// (the next timeout is recorded) or closed.
-    pub fn poll_event(&mut self, out: &mut Vec<Outgoing>, now: Instant) -> Option<Event> {
+    pub fn poll_event(&mut self, out: &mut Outbox, now: Instant) -> Option<Event> {
         if !self.dirty {
             return None;
         }
@@ -141,11 +142,7 @@ impl Peer {
                 None => return None,
             };
             match output {
-                Output::Transmit(t) => out.push(Outgoing {
-                    proto: t.proto,
-                    destination: t.destination,
-                    bytes: t.contents.to_vec(),
-                }),
+                Output::Transmit(t) => out.push(t.proto, t.destination, &t.contents),
                 Output::Timeout(t) => {
                     self.next_timeout = t;
                     self.dirty = false;

@@ -11,8 +11,9 @@ use crate::api::{
     Audience, Layer, ParticipantId, PeerRole, PeerState, RoomId, SfuEvent, SubscriptionPrefs,
     TrackId, TrackInfo, TrackKind, TrackSource,
 };
+use crate::outbox::Outbox;
 use crate::participant::{OutState, Participant, Published, RateMeter, TrackOut, kind_of};
-use crate::peer::{Outgoing, Peer};
+use crate::peer::Peer;
 use crate::quality;
 use crate::record_tap::RecordTap;
 use crate::speaker::SpeakerDetector;
@@ -173,7 +174,7 @@ impl Room {
         role: PeerRole,
         input: Input,
         now: Instant,
-        out: &mut Vec<Outgoing>,
+        out: &mut Outbox,
         events: &mut Vec<SfuEvent>,
     ) {
         if let Some(peer) = peer_mut(&mut self.participants[idx], role) {
@@ -217,7 +218,7 @@ impl Room {
         &mut self,
         now: Instant,
         tick: bool,
-        out: &mut Vec<Outgoing>,
+        out: &mut Outbox,
         events: &mut Vec<SfuEvent>,
     ) {
         for p in &mut self.participants {
@@ -243,7 +244,7 @@ impl Room {
     }
 
     /// Polls every peer until all are idle, handling their events.
-    pub fn drive(&mut self, now: Instant, out: &mut Vec<Outgoing>, events: &mut Vec<SfuEvent>) {
+    pub fn drive(&mut self, now: Instant, out: &mut Outbox, events: &mut Vec<SfuEvent>) {
         loop {
             let mut busy = false;
             for i in 0..self.participants.len() {
@@ -501,12 +502,7 @@ pub(crate) fn peer_mut(p: &mut Participant, role: PeerRole) -> Option<&mut Peer>
     }
 }
 
-fn poll(
-    p: &mut Participant,
-    role: PeerRole,
-    out: &mut Vec<Outgoing>,
-    now: Instant,
-) -> Option<Event> {
+fn poll(p: &mut Participant, role: PeerRole, out: &mut Outbox, now: Instant) -> Option<Event> {
     peer_mut(p, role)?.poll_event(out, now)
 }
 

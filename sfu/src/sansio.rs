@@ -8,6 +8,7 @@ use tokio::sync::oneshot;
 
 pub use crate::core::Core;
 use crate::handle::Command;
+pub use crate::outbox::Outbox;
 pub use crate::peer::Outgoing;
 use crate::{ParticipantId, PublishedTrackInfo, RoomId, SfuError, SubscriptionPrefs, TrackId};
 
