@@ -94,19 +94,7 @@ impl DemoSeduta {
 
     /// A fresh invitation token for participant `who`.
     pub async fn invite(&self, who: &str) -> anyhow::Result<String> {
-        let reply = self
-            .api
-            .post(
-                &format!("/api/sessions/{}/invitations", self.session),
-                Some(&self.staff),
-                &json!({"participant_id": who}),
-            )
-            .await?;
-        ensure!(reply.status == 201, "invitation for {who}: {reply}");
-        reply.json()[0]["token"]
-            .as_str()
-            .map(str::to_owned)
-            .context("no token in the invitation")
+        crate::process::invite(&self.api, &self.session, &self.staff, who).await
     }
 
     /// Stops the server, closes the store and removes the data directory.

@@ -276,6 +276,22 @@ pub fn demo_password(data_dir: &Path) -> anyhow::Result<String> {
         .context("no segretario password")
 }
 
+/// Mints an invitation for `who` of `session` as `staff`; returns its join token.
+pub async fn invite(api: &Api, session: &str, staff: &str, who: &str) -> anyhow::Result<String> {
+    let reply = api
+        .post(
+            &format!("/api/sessions/{session}/invitations"),
+            Some(staff),
+            &serde_json::json!({"participant_id": who}),
+        )
+        .await?;
+    ensure!(reply.status == 201, "invitation for {who}: {reply}");
+    reply.json()[0]["token"]
+        .as_str()
+        .map(str::to_owned)
+        .context("no token")
+}
+
 /// The demo Giunta's quorum of the fault tests: assessore-1 and assessore-2 join
 /// remotely with webrtc-rs peers (440 and 660 Hz tones, VP8) and are identified on
 /// camera; the sindaco and assessore-4 are checked in, in the chamber.
@@ -300,18 +316,7 @@ pub async fn two_remote_two_present(
     std::fs::create_dir_all(media_dir)?;
     let mut peers = Vec::new();
     for (who, hz) in [("assessore-1", 440.0), ("assessore-2", 660.0)] {
-        let reply = api
-            .post(
-                &format!("/api/sessions/{session}/invitations"),
-                Some(staff),
-                &serde_json::json!({"participant_id": who}),
-            )
-            .await?;
-        ensure!(reply.status == 201, "invitation for {who}: {reply}");
-        let token = reply.json()[0]["token"]
-            .as_str()
-            .context("no token")?
-            .to_owned();
+        let token = invite(api, session, staff, who).await?;
         let media = crate::media::SyntheticMedia::with_tone(media_dir, hz)?;
         peers.push(crate::peer::WebrtcPeer::join(ws_url, &token, media).await?);
         act(serde_json::json!({"kind": "identify", "participant": who, "camera_on": true})).await?;

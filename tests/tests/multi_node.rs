@@ -25,7 +25,7 @@ use seduta_tests::api::Api;
 use seduta_tests::media::SyntheticMedia;
 use seduta_tests::peer::WebrtcPeer;
 use seduta_tests::pg::{Engine, run_on};
-use seduta_tests::process::{Launch, MediaNodeProcess, SedutaProcess, demo_password};
+use seduta_tests::process::{Launch, MediaNodeProcess, SedutaProcess, demo_password, invite};
 
 const SECRET: &str = "multi-node-test-cluster-secret";
 const METRICS: &str = "multi-node-metrics";
@@ -215,19 +215,7 @@ async fn scenario(dir: &Path, database: &str) -> anyhow::Result<()> {
     std::fs::create_dir_all(&media_dir)?;
     let mut members = Vec::new();
     for (who, hz) in [("assessore-1", 440.0), ("assessore-2", 660.0)] {
-        let reply = cp2
-            .api
-            .post(
-                &format!("/api/sessions/{session}/invitations"),
-                Some(&staff),
-                &json!({"participant_id": who}),
-            )
-            .await?;
-        ensure!(reply.status == 201, "invitation for {who}: {reply}");
-        let token = reply.json()[0]["token"]
-            .as_str()
-            .context("no token")?
-            .to_owned();
+        let token = invite(&cp2.api, &session, &staff, who).await?;
         let own = media_dir.join(who);
         std::fs::create_dir_all(&own)?;
         let media = SyntheticMedia::with_tone(&own, hz)?;
