@@ -62,12 +62,6 @@ impl Server {
         format!("{scheme}://{}", self.http_addr)
     }
 
-    /// Waits until the server stops (it stops on its own only on a fatal error).
-    pub async fn wait(self) -> anyhow::Result<()> {
-        self.task.await.context("the HTTP server task failed")??;
-        Ok(())
-    }
-
     /// The session packages (built after the close, signed, delivered).
     pub fn packages(&self) -> &Packages {
         &self.packages

@@ -28,7 +28,7 @@ use seduta_tests::api::{Api, Reply};
 use seduta_tests::demo::DemoSeduta;
 use seduta_tests::media::{SyntheticMedia, decodes_cleanly};
 use seduta_tests::peer::WebrtcPeer;
-use seduta_tests::process::{SedutaProcess, demo_password, two_remote_two_present};
+use seduta_tests::process::{SedutaProcess, demo_password, invite, two_remote_two_present};
 use seduta_tests::ws::WsClient;
 use serde_json::{Value, json};
 
@@ -75,21 +75,6 @@ async fn act_ok(api: &Api, session: &str, token: &str, action: Value) -> anyhow:
     let reply = act(api, session, token, action.clone()).await?;
     ensure!(reply.status == 200, "{action} was refused: {reply}");
     Ok(reply.json())
-}
-
-async fn invite(api: &Api, session: &str, staff: &str, who: &str) -> anyhow::Result<String> {
-    let reply = api
-        .post(
-            &format!("/api/sessions/{session}/invitations"),
-            Some(staff),
-            &json!({"participant_id": who}),
-        )
-        .await?;
-    ensure!(reply.status == 201, "invitation for {who}: {reply}");
-    reply.json()[0]["token"]
-        .as_str()
-        .map(str::to_owned)
-        .context("no token")
 }
 
 async fn attendance(api: &Api, session: &str, staff: &str) -> anyhow::Result<Vec<Value>> {

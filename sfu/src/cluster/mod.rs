@@ -15,6 +15,5 @@ mod router;
 mod wire;
 
 pub use node::{NodeConfig, NodeError, run_node};
-pub use placement::{Candidate, choose};
 pub use router::{AttachError, NODE_LOST, NodeView, Router};
 pub use wire::{FromNode, MAX_CONTROL_MESSAGE, NodeStatus, Request, Response, ToNode};
