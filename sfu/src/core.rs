@@ -35,8 +35,9 @@ pub struct Core {
     /// Recorders of rooms that have no participant right now (a room is dropped when
     /// its last participant leaves; its recording goes on for when they come back).
     parked_taps: HashMap<RoomId, RecordTap>,
-    /// Which room last accepted packets from a remote address.
-    routes: HashMap<(Protocol, SocketAddr), RoomId>,
+    /// Which peer last accepted packets from a remote address (checked before use:
+    /// indices move when participants leave).
+    routes: HashMap<(Protocol, SocketAddr), (RoomId, usize, PeerRole)>,
     /// Packets to send.
     pub out: Outbox,
     /// Events for the control plane.
@@ -66,6 +67,9 @@ impl Core {
             .enable_opus(true, false)
             .enable_vp8(true)
             .enable_h264(self.h264)
+            // Packets are forwarded as they come (src/rtp): no depacketizing and
+            // packetizing again, one shared payload for every subscriber.
+            .set_rtp_mode(true)
             .set_stats_interval(Some(Duration::from_secs(2)));
         if role == PeerRole::Subscriber {
             builder = builder.enable_bwe(Some(INITIAL_ESTIMATE));
@@ -121,30 +125,31 @@ impl Core {
                 contents,
             },
         );
-        let cached = self.routes.get(&(proto, source)).cloned();
-        let mut target = None;
-        if let Some(room_id) = cached
-            && let Some(room) = self.rooms.get_mut(&room_id)
-            && let Some(found) = room.accepting(&input)
+        let key = (proto, source);
+        // The usual case: the peer that took this address's last packet takes this
+        // one too; asking it alone spares asking every peer of the room.
+        if let Some((room_id, idx, role)) = self.routes.get(&key)
+            && let Some(room) = self.rooms.get_mut(room_id)
+            && room.accepts_at(*idx, *role, &input)
         {
-            target = Some((room_id, found));
+            room.handle_input(*idx, *role, input, now, &mut self.out, &mut self.events);
+            return;
         }
-        if target.is_none() {
-            for (room_id, room) in self.rooms.iter_mut() {
-                if let Some(found) = room.accepting(&input) {
-                    target = Some((room_id.clone(), found));
-                    break;
-                }
+        let mut target = None;
+        for (room_id, room) in self.rooms.iter_mut() {
+            if let Some(found) = room.accepting(&input) {
+                target = Some((room_id.clone(), found));
+                break;
             }
         }
         let Some((room_id, (idx, role))) = target else {
             debug!("dropped a datagram no peer accepts");
             return;
         };
-        self.routes.insert((proto, source), room_id.clone());
         if let Some(room) = self.rooms.get_mut(&room_id) {
             room.handle_input(idx, role, input, now, &mut self.out, &mut self.events);
         }
+        self.routes.insert(key, (room_id, idx, role));
     }
 
     /// Carries out one command from the control plane.
@@ -258,7 +263,7 @@ impl Core {
                     if let Some(tap) = self.rooms.remove(&room).and_then(|mut r| r.tap.take()) {
                         self.parked_taps.insert(room.clone(), tap);
                     }
-                    self.routes.retain(|_, r| r != &room);
+                    self.routes.retain(|_, (r, ..)| r != &room);
                 }
                 let _ = reply.send(result);
             }

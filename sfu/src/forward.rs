@@ -1,49 +1,59 @@
-//! Forwarding: each frame a publisher sends goes to every subscriber of the track, in
-//! the layer chosen for it, switching layers only on keyframes.
+//! Forwarding: each packet a publisher sends goes to every subscriber of the track, in
+//! the layer chosen for it, switching layers only at keyframes. The payload is shared
+//! by all subscribers; each gets its own numbering ([`crate::rtp::rewrite`]).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Instant;
 
-use str0m::media::{KeyframeRequestKind, MediaData, MediaTime, Mid};
+use str0m::media::{KeyframeRequestKind, Mid, Pt};
+use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
 
 use crate::api::{Layer, ParticipantId, SfuEvent, TrackId, TrackKind};
-use crate::participant::{OutState, layer_of, rid_of};
+use crate::participant::{OutState, Participant, TrackFormat, TrackOut, layer_of, rid_of};
 use crate::peer::Peer;
 use crate::room::{Room, track_info};
+use crate::rtp::payload::{self, PacketFacts, PayloadKind};
 use crate::simulcast::index;
 use crate::vp8;
 
 impl Room {
-    /// Forwards one frame of participant `i` to everyone subscribed.
+    /// Forwards one packet of participant `i` to everyone subscribed.
     pub(crate) fn forward(
         &mut self,
         i: usize,
-        data: MediaData,
+        packet: RtpPacket,
         now: Instant,
         events: &mut Vec<SfuEvent>,
     ) {
-        let layer = layer_of(data.rid);
-        let keyframe = data.is_keyframe();
-        let publisher_id = self.participants[i].id.clone();
-        let recorded = self.participants[i].recorded;
-        let Some(t) = self.participants[i]
-            .published
-            .iter_mut()
-            .find(|t| t.mid == data.mid)
-        else {
+        let p = &mut self.participants[i];
+        let Some((mid, rid)) = p.stream_of(packet.header.ssrc) else {
             return;
         };
-        t.meters[index(layer)].add(data.data.len(), now);
-        if keyframe {
+        let Some(ti) = p.published.iter().position(|t| t.mid == mid) else {
+            return;
+        };
+        let Some(format) = p.format_of(ti, packet.header.payload_type) else {
+            return;
+        };
+        let layer = layer_of(rid);
+        let facts = payload::facts(format.kind, &packet.payload);
+        let (id, t) = (&p.id, &mut p.published[ti]);
+        t.meters[index(layer)].add(packet.payload.len(), now);
+        if facts.keyframe {
             t.throttle.answered(rid_of(layer, t.simulcast));
+            if let Some(h) = keyframe_height(format.kind, &packet.payload) {
+                t.heights[index(layer)] = h;
+            }
         }
         let mut record_keyframe = None;
         let mut tap_panicked = false;
-        if recorded && let Some(tap) = self.tap.as_mut() {
+        if p.recorded
+            && let Some(tap) = self.tap.as_mut()
+        {
             // A fault in the tap must not take the forwarding down: it ends this
             // room's recording (the recorder, dropped, closes its files).
             match catch_unwind(AssertUnwindSafe(|| {
-                tap.on_frame(&publisher_id, t, layer, &data, now)
+                tap.on_packet(id, t, layer, format, &packet, now)
             })) {
                 Ok(wanted) => record_keyframe = wanted.map(|l| (t.mid, l)),
                 Err(_) => tap_panicked = true,
@@ -54,23 +64,20 @@ impl Room {
             self.tap = None;
             events.push(SfuEvent::RecordingFailed {
                 room: self.id.clone(),
-                participant: publisher_id.clone(),
+                participant: id.clone(),
                 track: t.id.clone(),
                 error: "the recording tap failed; the session is no longer recorded".into(),
             });
         }
-        if keyframe && let Some((_, h)) = vp8::keyframe_size(&data.data) {
-            t.heights[index(layer)] = u32::from(h);
-        }
         if t.kind == TrackKind::Audio
-            && let Some(level) = data.ext_vals.audio_level
+            && let Some(level) = packet.header.ext_vals.audio_level
         {
-            self.speakers.on_level(&publisher_id, level, now);
+            self.speakers.on_level(id, level, now);
         }
         if !t.announced {
             t.announced = true;
-            t.codec = Some(codec_name(&data));
-            let info = track_info(t, &publisher_id);
+            t.codec = Some(format!("{:?}", format.params.spec().codec).to_lowercase());
+            let info = track_info(t, id);
             self.reconcile();
             events.push(SfuEvent::TrackPublished {
                 room: self.id.clone(),
@@ -78,18 +85,49 @@ impl Room {
             });
             return;
         }
-        let track_id = t.id.clone();
-        let simulcast = t.simulcast;
-        let mut wanted: Option<Layer> = None;
-        for j in 0..self.participants.len() {
+        let wanted = self.fan_out(i, ti, layer, format, facts, &packet, events);
+        let publisher = &self.participants[i];
+        let (publisher_id, track_id) = (publisher.id.clone(), publisher.published[ti].id.clone());
+        if let Some(layer) = wanted {
+            self.request_keyframe(&publisher_id, &track_id, layer, now);
+        }
+        if let Some((mid, layer)) = record_keyframe {
+            self.keyframe_for_recording(&publisher_id, mid, layer, now);
+        }
+    }
+
+    /// Writes the packet to every admitted subscriber of track `ti` of participant `i`;
+    /// returns a layer to ask the publisher a keyframe of, when a subscriber waits
+    /// for one.
+    #[allow(clippy::too_many_arguments)]
+    fn fan_out(
+        &mut self,
+        i: usize,
+        ti: usize,
+        layer: Layer,
+        format: TrackFormat,
+        facts: PacketFacts,
+        packet: &RtpPacket,
+        events: &mut Vec<SfuEvent>,
+    ) -> Option<Layer> {
+        let (before, rest) = self.participants.split_at_mut(i);
+        let (me, after) = rest.split_first_mut()?;
+        let t = &me.published[ti];
+        let mut wanted = None;
+        for s in before.iter_mut().chain(after.iter_mut()) {
             // The outs already follow the audience; checking again costs little and
             // keeps a lobby participant's media from leaking through any stale state.
-            if !self.admits(i, j) {
+            if !(s.can_subscribe && s.receives() && me.audience.admits(&s.id)) {
                 continue;
             }
-            let p = &mut self.participants[j];
-            let Some((out, mid)) = p.outs.iter_mut().find_map(|o| match o.state {
-                OutState::Open(mid) if o.track == track_id => Some((o, mid)),
+            let Participant {
+                outs,
+                subscriber,
+                id: subscriber_id,
+                ..
+            } = s;
+            let Some((out, out_mid)) = outs.iter_mut().find_map(|o| match o.state {
+                OutState::Open(mid) if o.track == t.id => Some((o, mid)),
                 _ => None,
             }) else {
                 continue;
@@ -98,16 +136,17 @@ impl Room {
                 continue;
             }
             let mut switched = false;
-            if simulcast || out.kind == TrackKind::Video {
+            if t.simulcast || out.kind == TrackKind::Video {
                 let target = out.target.unwrap_or(layer);
                 if out.current != Some(layer) {
-                    if layer == target && (keyframe || !simulcast && out.current.is_none()) {
+                    let first_video = !t.simulcast && out.current.is_none();
+                    if layer == target && (facts.keyframe || first_video) {
                         out.current = Some(layer);
                         switched = true;
                         events.push(SfuEvent::LayerChanged {
                             room: self.id.clone(),
-                            participant: p.id.clone(),
-                            track: track_id.clone(),
+                            participant: subscriber_id.clone(),
+                            track: t.id.clone(),
                             layer,
                         });
                     } else {
@@ -118,20 +157,11 @@ impl Room {
                     }
                 }
             }
-            let freq = data.time.frequency();
-            let t_out = out
-                .timeline
-                .map(data.time.numer(), u64::from(freq.get()), switched);
-            if let Some(subscriber) = p.subscriber.as_mut() {
-                write(subscriber, mid, &data, MediaTime::new(t_out, freq));
+            if let Some(subscriber) = subscriber.as_mut() {
+                write(subscriber, out, out_mid, packet, format, switched);
             }
         }
-        if let Some(layer) = wanted {
-            self.request_keyframe(&publisher_id, &track_id, layer, now);
-        }
-        if let Some((mid, layer)) = record_keyframe {
-            self.keyframe_for_recording(&publisher_id, mid, layer, now);
-        }
+        wanted
     }
 
     /// Asks the publisher of `track` for a keyframe on `layer`, throttled.
@@ -156,32 +186,89 @@ impl Room {
             return;
         }
         let mid = t.mid;
-        if let Some(peer) = p.publisher.as_mut() {
-            peer.with(|rtc| {
-                if let Some(mut writer) = rtc.writer(mid)
-                    && writer
-                        .request_keyframe(rid, KeyframeRequestKind::Pli)
-                        .is_ok()
-                {
-                    crate::traffic::keyframe_request_out();
-                }
-            });
+        if let Some(peer) = p.publisher.as_mut()
+            && request_pli(peer, mid, rid)
+        {
+            crate::traffic::keyframe_request_out();
         }
     }
 }
 
-fn codec_name(data: &MediaData) -> String {
-    format!("{:?}", data.params.spec().codec).to_lowercase()
+/// Sends a PLI for one layer of a published track; `false` when the stream is unknown.
+pub(crate) fn request_pli(peer: &mut Peer, mid: Mid, rid: Option<str0m::media::Rid>) -> bool {
+    peer.with(|rtc| {
+        rtc.direct_api()
+            .stream_rx_by_mid(mid, rid)
+            .map(|stream| stream.request_keyframe(KeyframeRequestKind::Pli))
+            .is_some()
+    }) == Some(true)
 }
 
-/// Writes one frame on a subscriber's m-line; a failure closes that peer only.
-fn write(peer: &mut Peer, mid: Mid, data: &MediaData, time: MediaTime) {
-    let result = peer.with(|rtc| {
-        let writer = rtc.writer(mid)?;
-        let pt = writer.match_params(data.params)?;
-        Some(writer.write(pt, data.network_time, time, data.data.clone()))
+/// The picture height of a keyframe's first packet.
+fn keyframe_height(kind: PayloadKind, payload: &[u8]) -> Option<u32> {
+    if kind != PayloadKind::Vp8 {
+        return None;
+    }
+    let start = payload::vp8_descriptor_len(payload)?;
+    vp8::keyframe_size(&payload[start..]).map(|(_, h)| u32::from(h))
+}
+
+/// Writes one packet on a subscriber's m-line, renumbered for it.
+fn write(
+    peer: &mut Peer,
+    out: &mut TrackOut,
+    mid: Mid,
+    packet: &RtpPacket,
+    format: TrackFormat,
+    switched: bool,
+) {
+    let vp8 = (format.kind == PayloadKind::Vp8).then_some(&packet.payload[..]);
+    let clock_rate = u64::from(packet.time.frequency().get());
+    let Some(numbers) = out.rewrite.map(
+        *packet.seq_no,
+        packet.time.numer(),
+        clock_rate,
+        switched,
+        vp8,
+    ) else {
+        return;
+    };
+    let cached_pt = out
+        .pt
+        .filter(|(from, _)| *from == format.pt)
+        .map(|(_, to)| to);
+    let pt = peer.with(|rtc| {
+        let pt: Pt = match cached_pt {
+            Some(pt) => pt,
+            None => rtc.codec_config().match_params(format.params)?.pt(),
+        };
+        let mut api = rtc.direct_api();
+        let stream = api.stream_tx_by_mid(mid, None)?;
+        // The publisher paced these packets already; pacing them again would hold
+        // each one for its own timeout of the subscriber connection.
+        stream.set_unpaced(true);
+        let header = &packet.header;
+        let mut ext = ExtensionValues::default();
+        ext.audio_level = header.ext_vals.audio_level;
+        ext.voice_activity = header.ext_vals.voice_activity;
+        ext.video_orientation = header.ext_vals.video_orientation;
+        let mut rtp = RtpWrite::new(
+            pt,
+            numbers.seq.into(),
+            numbers.time,
+            packet.timestamp,
+            packet.payload.clone(),
+        )
+        .marker(header.marker)
+        .ext_vals(ext)
+        .nackable(out.kind == TrackKind::Video);
+        if let Some(patch) = numbers.vp8 {
+            rtp = rtp.vp8_patch(patch);
+        }
+        stream.write_rtp(rtp);
+        Some(pt)
     });
-    if let Some(Some(Err(e))) = result {
-        peer.close(format!("write failed: {e}"));
+    if let Some(Some(pt)) = pt {
+        out.pt = Some((format.pt, pt));
     }
 }

@@ -7,7 +7,8 @@
 //!
 //! Each participant has two peer connections: a publisher connection (the browser
 //! offers and sends its tracks) and a subscriber connection (the SFU offers and
-//! forwards everyone else's tracks). Media is forwarded per frame, never decoded.
+//! forwards everyone else's tracks). Media is forwarded packet by packet in str0m's RTP
+//! mode (payloads shared, never copied or decoded); only the recorder gets whole frames.
 //!
 //! ```no_run
 //! use seduta_sfu::{ParticipantId, RoomId, Sfu, SfuConfig};
@@ -48,13 +49,13 @@ mod quality;
 mod record_tap;
 mod room;
 mod room_recording;
+mod rtp;
 #[doc(hidden)]
 pub mod sansio;
 mod sdp;
 mod simulcast;
 mod speaker;
 mod tcp;
-mod timeline;
 mod traffic;
 mod udp_batch;
 mod vp8;

@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use str0m::change::SdpPendingOffer;
-use str0m::media::{MediaKind, Mid, Rid};
+use str0m::format::PayloadParams;
+use str0m::media::{MediaKind, Mid, Pt, Rid};
+use str0m::rtp::Ssrc;
 
 use crate::api::{
     Audience, Layer, ParticipantId, SubscriptionPrefs, TrackId, TrackKind, TrackSource,
@@ -13,8 +15,9 @@ use crate::api::{
 use crate::keyframe::KeyframeThrottle;
 use crate::peer::Peer;
 use crate::record_tap::TrackRecording;
+use crate::rtp::payload::PayloadKind;
+use crate::rtp::rewrite::Rewriter;
 use crate::simulcast::LayerSelector;
-use crate::timeline::Timeline;
 
 /// A layer not seen for this long is taken as no longer sent.
 const LAYER_GONE: Duration = Duration::from_secs(2);
@@ -86,6 +89,19 @@ pub struct Published {
     pub throttle: KeyframeThrottle,
     /// Its recording, while the session is recorded and its publisher admitted.
     pub recording: Option<TrackRecording>,
+    /// The negotiated format of its packets, from the last payload type seen.
+    pub format: Option<TrackFormat>,
+}
+
+/// What a payload type of a published track stands for.
+#[derive(Debug, Clone, Copy)]
+pub struct TrackFormat {
+    /// The publisher's payload type.
+    pub pt: Pt,
+    /// Its negotiated parameters (matched to each subscriber's own payload type).
+    pub params: PayloadParams,
+    /// How the SFU reads its payloads.
+    pub kind: PayloadKind,
 }
 
 impl Published {
@@ -153,8 +169,10 @@ pub struct TrackOut {
     pub current: Option<Layer>,
     /// The layer to switch to at its next keyframe.
     pub target: Option<Layer>,
-    /// Output timestamps, continuous across layer switches.
-    pub timeline: Timeline,
+    /// Sequence numbers, timestamps and picture ids, continuous across layer switches.
+    pub rewrite: Rewriter,
+    /// The publisher's payload type and this subscriber's for it, once matched.
+    pub pt: Option<(Pt, Pt)>,
 }
 
 /// A participant in a room.
@@ -187,9 +205,48 @@ pub struct Participant {
     pub last_rx_bytes: u64,
     /// Last reported quality.
     pub quality: Option<crate::api::Quality>,
+    /// Which m-line and layer each incoming SSRC of the publisher connection carries
+    /// (packets name them only at first; str0m knows them after).
+    pub rx_streams: Vec<(Ssrc, Mid, Option<Rid>)>,
 }
 
 impl Participant {
+    /// The m-line and layer of an incoming SSRC on the publisher connection.
+    pub fn stream_of(&mut self, ssrc: Ssrc) -> Option<(Mid, Option<Rid>)> {
+        if let Some(&(_, mid, rid)) = self.rx_streams.iter().find(|(s, ..)| *s == ssrc) {
+            return Some((mid, rid));
+        }
+        let found = self.publisher.as_mut()?.peek(|rtc| {
+            rtc.direct_api()
+                .stream_rx(&ssrc)
+                .map(|stream| (stream.mid(), stream.rid()))
+        })??;
+        self.rx_streams.push((ssrc, found.0, found.1));
+        Some(found)
+    }
+
+    /// The format of packets of payload type `pt` on published track `ti`.
+    pub fn format_of(&mut self, ti: usize, pt: Pt) -> Option<TrackFormat> {
+        let t = &mut self.published[ti];
+        if let Some(format) = t.format.filter(|f| f.pt == pt) {
+            return Some(format);
+        }
+        let params = self.publisher.as_mut()?.peek(|rtc| {
+            rtc.codec_config()
+                .params()
+                .iter()
+                .find(|p| p.pt() == pt)
+                .copied()
+        })??;
+        let format = TrackFormat {
+            pt,
+            params,
+            kind: PayloadKind::of(params.spec().codec),
+        };
+        t.format = Some(format);
+        Some(format)
+    }
+
     /// Whether this participant has a subscriber connection that can still carry media.
     pub fn receives(&self) -> bool {
         self.subscriber

@@ -98,6 +98,11 @@ impl Peer {
         self.call(f)
     }
 
+    /// [`Peer::with`] for lookups that leave nothing to poll.
+    pub fn peek<R>(&mut self, f: impl FnOnce(&mut Rtc) -> R) -> Option<R> {
+        self.call(f)
+    }
+
     /// [`Peer::with`] for calls that change nothing (reading state, polling).
     fn call<R>(&mut self, f: impl FnOnce(&mut Rtc) -> R) -> Option<R> {
         if self.closed.is_some() {

@@ -1,5 +1,6 @@
 //! The recording tap: every frame of a recorded (admitted) participant's tracks goes to
-//! the session's [`Recorder`] as it arrives, one non-blocking queue push per frame.
+//! the session's [`Recorder`] as soon as its packets are all here (put back together by
+//! [`Assembler`]), one non-blocking queue push per frame.
 //!
 //! The tap's per-track state lives on the published track itself
 //! ([`crate::participant::Published::recording`]), so the forwarding path needs no
@@ -19,11 +20,13 @@ use seduta_recordings::{
     TrackKind as RecKind, TrackSpec,
 };
 use str0m::format::Codec as WireCodec;
-use str0m::media::{MediaData, Mid};
+use str0m::media::Mid;
+use str0m::rtp::RtpPacket;
 use tracing::debug;
 
 use crate::api::{Layer, ParticipantId, RecordingAlarm, TrackKind, TrackSource};
-use crate::participant::Published;
+use crate::participant::{Published, TrackFormat};
+use crate::rtp::assemble::{AssembledFrame, Assembler};
 use crate::simulcast::{LAYERS, index};
 
 /// How long a simulcast track's layers are watched before its recording starts, so
@@ -61,6 +64,10 @@ pub struct TrackRecording {
     next_layer_check: Instant,
     /// The recorder gave up on this file (disk full, pipeline error).
     failed: bool,
+    /// The recorded layer's packets, until they make frames.
+    assembler: Assembler,
+    /// How the assembler reads the payloads (kept to start it over after a pause).
+    format: TrackFormat,
 }
 
 impl TrackRecording {
@@ -145,27 +152,31 @@ impl RecordTap {
     /// After a pause a video track restarts at a keyframe (requested by the caller),
     /// so that its file never holds a frame whose references are missing.
     pub fn restart_at_keyframe(t: &mut Published) {
-        if let Some(rec) = t.recording.as_mut()
-            && t.kind == TrackKind::Video
-        {
-            rec.awaiting_keyframe = true;
-            rec.keyframe_asked = None;
+        if let Some(rec) = t.recording.as_mut() {
+            // Packets from before the pause would stand as a hole to wait for.
+            rec.assembler = Assembler::new(rec.format.kind);
+            if t.kind == TrackKind::Video {
+                rec.awaiting_keyframe = true;
+                rec.keyframe_asked = None;
+            }
         }
     }
 
-    /// One received frame of track `t` of `who` (a recorded participant), on `layer`.
-    /// Returns a layer to request a keyframe on, when one is needed now.
-    pub fn on_frame(
+    /// One received packet of track `t` of `who` (a recorded participant), on
+    /// `layer`. Returns a layer to request a keyframe on, when one is needed now.
+    pub fn on_packet(
         &mut self,
         who: &ParticipantId,
         t: &mut Published,
         layer: Layer,
-        data: &MediaData,
+        format: TrackFormat,
+        packet: &RtpPacket,
         now: Instant,
     ) -> Option<Layer> {
         if self.paused {
             return None;
         }
+        let clock_rate = packet.time.frequency().get();
         if t.recording.is_none() {
             if t.simulcast && !settled(t, now) {
                 return None;
@@ -175,34 +186,15 @@ impl RecordTap {
             } else {
                 layer
             };
-            self.start(who, t, target, data, now);
+            self.start(who, t, target, format, clock_rate, now);
         } else if t.simulcast {
-            self.reconsider_layer(who, t, data, now);
+            self.reconsider_layer(who, t, format, clock_rate, now);
         }
         let rec = t.recording.as_mut()?;
         if rec.failed || rec.layer != layer {
             return None;
         }
-        let keyframe = data.is_keyframe();
-        if t.kind == TrackKind::Video && now.saturating_duration_since(rec.last_frame) >= FRAME_GAP
-        {
-            rec.awaiting_keyframe = true;
-        }
-        rec.last_frame = now;
-        if rec.awaiting_keyframe {
-            if !keyframe {
-                let due = rec
-                    .keyframe_asked
-                    .is_none_or(|at| now.saturating_duration_since(at) >= KEYFRAME_RETRY);
-                if due {
-                    rec.keyframe_asked = Some(now);
-                    return Some(layer);
-                }
-                return None;
-            }
-            rec.awaiting_keyframe = false;
-        }
-        if let Some(info) = &data.last_sender_info {
+        if let Some(info) = &packet.last_sender_info {
             let rtp = info.rtp_time.numer();
             if rec.last_report != Some(rtp)
                 && let Some(ntp) = NtpTime::from_system_time(info.ntp_time)
@@ -215,18 +207,20 @@ impl RecordTap {
                 let _ = self.recorder.sender_report(rec.id, report);
             }
         }
-        let frame = Frame {
-            rtp_time: data.time.numer(),
-            keyframe,
-            data: data.data.to_vec(),
-            arrival: data.network_time,
-        };
-        match self.recorder.push(rec.id, frame) {
-            // Counted by the recorder; the SFU never waits for the disk.
-            Ok(()) | Err(PushError::Full) => {}
-            Err(PushError::Stopped) => rec.failed = true,
+        rec.assembler.push(
+            *packet.seq_no,
+            packet.time.numer(),
+            packet.header.marker,
+            packet.payload.clone(),
+            now,
+        );
+        let mut wanted = None;
+        while let Some(frame) = rec.assembler.pop() {
+            if let Some(l) = push_frame(&mut self.recorder, rec, t.kind, layer, frame, now) {
+                wanted = Some(l);
+            }
         }
-        None
+        wanted
     }
 
     /// Ends the recording of track `t` (unpublished, its publisher left or is no longer
@@ -287,10 +281,11 @@ impl RecordTap {
         who: &ParticipantId,
         t: &mut Published,
         layer: Layer,
-        data: &MediaData,
+        format: TrackFormat,
+        clock_rate: u32,
         now: Instant,
     ) {
-        let Some(codec) = codec_of(data) else {
+        let Some(codec) = codec_of(format) else {
             debug!("a track in a codec the recorder does not take is not recorded");
             return;
         };
@@ -301,7 +296,7 @@ impl RecordTap {
         };
         let name = self.file_stem(who, t.source);
         let mut spec = TrackSpec::new(name, who.0.clone(), kind, codec);
-        spec.clock_rate = data.time.frequency().get();
+        spec.clock_rate = clock_rate;
         let id = match self.recorder.add_track(spec) {
             Ok(id) => id,
             Err(e) => {
@@ -321,6 +316,8 @@ impl RecordTap {
             last_frame: now,
             next_layer_check: now + LAYER_CHECK,
             failed: false,
+            assembler: Assembler::new(format.kind),
+            format,
         });
     }
 
@@ -330,7 +327,8 @@ impl RecordTap {
         &mut self,
         who: &ParticipantId,
         t: &mut Published,
-        data: &MediaData,
+        format: TrackFormat,
+        clock_rate: u32,
         now: Instant,
     ) {
         let Some(rec) = t.recording.as_mut() else {
@@ -347,7 +345,7 @@ impl RecordTap {
         match recorded_layer(t, now) {
             Some(best) if best != current && (abandoned || current == Layer::Low) => {
                 self.end(t);
-                self.start(who, t, best, data, now);
+                self.start(who, t, best, format, clock_rate, now);
             }
             _ => {}
         }
@@ -415,8 +413,52 @@ fn recorded_layer(t: &Published, now: Instant) -> Option<Layer> {
     LAYERS.iter().rev().copied().find(|l| available[index(*l)])
 }
 
-fn codec_of(data: &MediaData) -> Option<Codec> {
-    match data.params.spec().codec {
+/// Hands one whole frame of the recorded layer to the recorder; a video file waits for
+/// a keyframe at its start, after a pause and after a gap. Returns a layer to request
+/// a keyframe on, when one is due now.
+fn push_frame(
+    recorder: &mut Recorder,
+    rec: &mut TrackRecording,
+    kind: TrackKind,
+    layer: Layer,
+    frame: AssembledFrame,
+    now: Instant,
+) -> Option<Layer> {
+    if kind == TrackKind::Video
+        && (frame.after_gap || now.saturating_duration_since(rec.last_frame) >= FRAME_GAP)
+    {
+        rec.awaiting_keyframe = true;
+    }
+    rec.last_frame = now;
+    if rec.awaiting_keyframe {
+        if !frame.keyframe {
+            let due = rec
+                .keyframe_asked
+                .is_none_or(|at| now.saturating_duration_since(at) >= KEYFRAME_RETRY);
+            if due {
+                rec.keyframe_asked = Some(now);
+                return Some(layer);
+            }
+            return None;
+        }
+        rec.awaiting_keyframe = false;
+    }
+    let frame = Frame {
+        rtp_time: frame.rtp_time,
+        keyframe: frame.keyframe,
+        data: frame.data,
+        arrival: frame.arrival,
+    };
+    match recorder.push(rec.id, frame) {
+        // Counted by the recorder; the SFU never waits for the disk.
+        Ok(()) | Err(PushError::Full) => {}
+        Err(PushError::Stopped) => rec.failed = true,
+    }
+    None
+}
+
+fn codec_of(format: TrackFormat) -> Option<Codec> {
+    match format.params.spec().codec {
         WireCodec::Opus => Some(Codec::Opus),
         WireCodec::Vp8 => Some(Codec::Vp8),
         WireCodec::H264 => Some(Codec::H264),

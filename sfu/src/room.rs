@@ -64,6 +64,7 @@ impl Room {
             estimate_bps: None,
             last_rx_bytes: 0,
             quality: None,
+            rx_streams: Vec::new(),
         });
         self.reconcile();
     }
@@ -183,6 +184,14 @@ impl Room {
         self.drive(now, out, events);
     }
 
+    /// Whether peer `role` of participant `idx` owns `input`.
+    pub fn accepts_at(&mut self, idx: usize, role: PeerRole, input: &Input) -> bool {
+        self.participants
+            .get_mut(idx)
+            .and_then(|p| peer_mut(p, role))
+            .is_some_and(|peer| peer.accepts(input))
+    }
+
     /// Finds the peer that owns `input`.
     pub fn accepting(&mut self, input: &Input) -> Option<(usize, PeerRole)> {
         for (i, p) in self.participants.iter_mut().enumerate() {
@@ -300,12 +309,13 @@ impl Room {
                     announced: false,
                     throttle: Default::default(),
                     recording: None,
+                    format: None,
                 });
             }
             Event::MediaChanged(changed) if !changed.direction.is_receiving() => {
                 self.stop_published(i, changed.mid, events);
             }
-            Event::MediaData(data) => self.forward(i, data, now, events),
+            Event::RtpPacket(packet) => self.forward(i, packet, now, events),
             _ => {}
         }
     }
@@ -412,6 +422,8 @@ impl Room {
     ) {
         let listed: Vec<Mid> = sources.iter().map(|(m, _)| *m).collect();
         self.participants[i].sources = sources.into_iter().collect();
+        // A renegotiation may move SSRCs between m-lines: learn them again.
+        self.participants[i].rx_streams.clear();
         let gone: Vec<Mid> = self.participants[i]
             .published
             .iter()
@@ -480,7 +492,8 @@ pub(crate) fn new_out(info: &TrackInfo) -> TrackOut {
         selector: Default::default(),
         current: None,
         target: None,
-        timeline: Default::default(),
+        rewrite: Default::default(),
+        pt: None,
     }
 }
 
@@ -546,6 +559,7 @@ mod tests {
                     announced: true,
                     throttle: Default::default(),
                     recording: None,
+                    format: None,
                 });
             }
         }

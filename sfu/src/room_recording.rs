@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use str0m::media::{KeyframeRequestKind, Mid};
+use str0m::media::Mid;
 use tracing::warn;
 
 use crate::api::{Layer, ParticipantId, SfuEvent, TrackKind};
@@ -134,11 +134,7 @@ impl Room {
             return;
         }
         if let Some(peer) = p.publisher.as_mut() {
-            peer.with(|rtc| {
-                if let Some(mut writer) = rtc.writer(mid) {
-                    let _ = writer.request_keyframe(rid, KeyframeRequestKind::Pli);
-                }
-            });
+            crate::forward::request_pli(peer, mid, rid);
         }
     }
 }
