@@ -372,6 +372,9 @@ impl World {
                     core.handle_receive(Protocol::Udp, *source, sfu_addr(), bytes, now);
                 });
             }
+            if !packets.is_empty() {
+                self.in_core(|core, now| core.flush(now));
+            }
             if !self.core.events.is_empty() {
                 self.handle_events();
             }
@@ -517,7 +520,8 @@ const SETTLE: Duration = Duration::from_secs(20);
 
 /// Prints the per-packet figures of a fixed run of each shape. `FORWARD_SHAPE`
 /// (a shape's name) runs only that one; `FORWARD_SECONDS` sets the media time
-/// measured (10 s); `FORWARD_REPORT_ONLY` skips criterion (for profilers).
+/// measured (10 s); `FORWARD_MAX_HEIGHT` the tile size asked for every video track;
+/// `FORWARD_REPORT_ONLY` skips criterion (for profilers).
 fn per_packet_report() {
     let only = std::env::var("FORWARD_SHAPE").ok();
     let seconds: u64 = std::env::var("FORWARD_SECONDS")
@@ -528,6 +532,12 @@ fn per_packet_report() {
         if only.as_deref().is_some_and(|o| o != name) {
             continue;
         }
+        // A fixed tile size pins the layer, for comparing builds whose estimates
+        // settle differently.
+        let max_height = std::env::var("FORWARD_MAX_HEIGHT")
+            .ok()
+            .and_then(|h| h.parse().ok())
+            .or(max_height);
         let mut w = World::new(participants, publishers, max_height);
         let warm = w.now;
         let (t0, a0, f0) = (w.core_time, w.core_allocs, w.forwarded);

@@ -43,6 +43,8 @@ pub struct Core {
     /// Events for the control plane.
     pub events: Vec<SfuEvent>,
     next_tick: Instant,
+    /// The latest time handed in.
+    last_now: Instant,
 }
 
 impl Core {
@@ -57,6 +59,7 @@ impl Core {
             out: Outbox::default(),
             events: Vec::new(),
             next_tick: now,
+            last_now: now,
         }
     }
 
@@ -81,30 +84,46 @@ impl Core {
         Peer::new(rtc, role, now)
     }
 
-    /// When the core next needs [`Core::handle_timeout`].
+    /// When the core next needs [`Core::handle_timeout`]: at once while a
+    /// [`Core::flush`] is owed.
     pub fn next_timeout(&self) -> Instant {
+        let owed = self.rooms.values().any(|r| r.needs_drive);
         self.rooms
             .values()
             .filter_map(Room::next_timeout)
             .min()
             .unwrap_or(self.next_tick)
             .min(self.next_tick)
+            .min(if owed { self.last_now } else { self.next_tick })
+    }
+
+    /// Polls every peer that received, or was written to, since the last flush: call
+    /// after each batch of [`Core::handle_receive`]. Each subscriber then sends what
+    /// the whole batch forwarded to it in one go.
+    pub fn flush(&mut self, now: Instant) {
+        for room in self.rooms.values_mut() {
+            if room.needs_drive {
+                room.drive(now, &mut self.out, &mut self.events);
+            }
+        }
     }
 
     /// Advances time.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.last_now = now;
         let tick = now >= self.next_tick;
         if tick {
             self.next_tick = now + TICK;
         }
         for room in self.rooms.values_mut() {
-            if tick || room.next_timeout().is_some_and(|t| t <= now) {
+            if tick || room.needs_drive || room.next_timeout().is_some_and(|t| t <= now) {
                 room.handle_timeout(now, tick, &mut self.out, &mut self.events);
             }
         }
     }
 
-    /// Handles one received packet; packets no peer accepts are dropped.
+    /// Handles one received packet; packets no peer accepts are dropped. What it
+    /// forwards leaves at the next [`Core::flush`].
     pub fn handle_receive(
         &mut self,
         proto: Protocol,
@@ -125,6 +144,7 @@ impl Core {
                 contents,
             },
         );
+        self.last_now = now;
         let key = (proto, source);
         // The usual case: the peer that took this address's last packet takes this
         // one too; asking it alone spares asking every peer of the room.

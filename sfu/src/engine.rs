@@ -151,6 +151,10 @@ async fn run(
                         let destination = local.unwrap_or(source);
                         core.handle_receive(Protocol::Udp, source, destination, &buf[..n], Instant::now());
                     }
+                    // Each subscriber sends what the whole batch forwarded to it at once.
+                    // (Holding a batch open for more inputs was tried: a millisecond of
+                    // bursts made the subscribers' delay-based estimates collapse.)
+                    core.flush(Instant::now());
                 }
                 Err(e) => debug!(error = %e, "UDP receive failed"),
             },
@@ -164,6 +168,7 @@ async fn run(
                 }
                 TcpEvent::Packet(remote, local, bytes) => {
                     core.handle_receive(Protocol::Tcp, remote, local, &bytes, Instant::now());
+                    core.flush(Instant::now());
                 }
                 TcpEvent::Closed(remote) => {
                     tcp_conns.remove(&remote);

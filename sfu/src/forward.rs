@@ -270,5 +270,6 @@ fn write(
     });
     if let Some(Some(pt)) = pt {
         out.pt = Some((format.pt, pt));
+        peer.mark_written();
     }
 }

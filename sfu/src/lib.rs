@@ -72,6 +72,11 @@ pub use traffic::Traffic;
 /// (`fuzz/`, see `docs/fuzzing.md`). Not a stable interface.
 #[doc(hidden)]
 pub mod fuzzing {
+    pub use crate::rtp::assemble::{AssembledFrame, Assembler, MAX_PACKETS};
+    pub use crate::rtp::payload::{
+        PacketFacts, PayloadKind, append_frame_bytes, facts, vp8_descriptor_len,
+    };
+    pub use crate::rtp::rewrite::{Rewriter, Rewritten};
     pub use crate::tcp::{BadFrame, Deframer, MAX_FRAME, frame};
     pub use crate::vp8::keyframe_size;
 }

@@ -23,6 +23,10 @@ pub struct Outgoing {
     pub bytes: Vec<u8>,
 }
 
+/// Timeouts already due that [`Peer::poll_event`] feeds back at once, at most, before
+/// leaving the rest to the loop's timer.
+const IMMEDIATE_TIMEOUTS: u32 = 2;
+
 /// How long ICE may stay disconnected before the peer is given up.
 pub const DISCONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -47,6 +51,10 @@ pub struct Peer {
     /// output. Polling only such peers spares the room a `poll_output` of every peer
     /// after every input (str0m recomputes its timeouts on each).
     dirty: bool,
+    /// Packets were written since the last timeout input. str0m moves written packets
+    /// to its send queue on a timeout input, so one comes before the next poll; one
+    /// per batch of writes rather than one loop turn per write.
+    written: bool,
 }
 
 impl Peer {
@@ -62,6 +70,7 @@ impl Peer {
             nacks_sent: StreamTotals::default(),
             nacks_received: StreamTotals::default(),
             dirty: true,
+            written: false,
         }
     }
 
@@ -124,8 +133,16 @@ impl Peer {
         self.call(|rtc| rtc.accepts(input)).unwrap_or(false)
     }
 
+    /// Notes that packets were written to the `Rtc` (see `written`).
+    pub fn mark_written(&mut self) {
+        self.written = true;
+        self.dirty = true;
+    }
+
     /// Feeds one input; an error closes the peer.
     pub fn handle_input(&mut self, input: Input) {
+        // Every input advances str0m's clock, which is what queues written packets.
+        self.written = false;
         if let Some(Err(e)) = self.with(|rtc| rtc.handle_input(input)) {
             self.close(format!("input refused: {e}"));
         }
@@ -137,6 +154,10 @@ impl Peer {
         if !self.dirty {
             return None;
         }
+        if std::mem::take(&mut self.written) {
+            self.handle_input(Input::Timeout(now));
+        }
+        let mut due_now = IMMEDIATE_TIMEOUTS;
         loop {
             let output = match self.call(|rtc| rtc.poll_output()) {
                 Some(Ok(output)) => output,
@@ -148,6 +169,12 @@ impl Peer {
             };
             match output {
                 Output::Transmit(t) => out.push(t.proto, t.destination, &t.contents),
+                // After sending, str0m's pacer asks for a timeout at once to take
+                // stock; giving it here spares the loop a turn for it.
+                Output::Timeout(t) if t <= now && due_now > 0 => {
+                    due_now -= 1;
+                    self.handle_input(Input::Timeout(now));
+                }
                 Output::Timeout(t) => {
                     self.next_timeout = t;
                     self.dirty = false;

@@ -27,6 +27,8 @@ pub struct Room {
     pub(crate) speakers: SpeakerDetector,
     /// The session's recording, while it is recorded.
     pub(crate) tap: Option<RecordTap>,
+    /// Inputs were handled since the last [`Room::drive`]: peers may have output.
+    pub(crate) needs_drive: bool,
 }
 
 impl Room {
@@ -37,6 +39,7 @@ impl Room {
             participants: Vec::new(),
             speakers: SpeakerDetector::new(now),
             tap: None,
+            needs_drive: false,
         }
     }
 
@@ -168,7 +171,10 @@ impl Room {
             .collect()
     }
 
-    /// Feeds a network input to one peer, then drives the room.
+    /// Feeds a network input to one peer and handles what that peer has to say (a
+    /// publisher's packets are forwarded now: str0m holds one at a time). The other
+    /// peers written to are polled by the next [`Room::drive`], once per batch of
+    /// inputs.
     pub fn handle_input(
         &mut self,
         idx: usize,
@@ -181,7 +187,13 @@ impl Room {
         if let Some(peer) = peer_mut(&mut self.participants[idx], role) {
             peer.handle_input(input);
         }
-        self.drive(now, out, events);
+        while let Some(ev) = poll(&mut self.participants[idx], role, out, now) {
+            match role {
+                PeerRole::Publisher => self.on_publisher_event(idx, ev, now, events),
+                PeerRole::Subscriber => self.on_subscriber_event(idx, ev, now, events),
+            }
+        }
+        self.needs_drive = true;
     }
 
     /// Whether peer `role` of participant `idx` owns `input`.
@@ -254,6 +266,7 @@ impl Room {
 
     /// Polls every peer until all are idle, handling their events.
     pub fn drive(&mut self, now: Instant, out: &mut Outbox, events: &mut Vec<SfuEvent>) {
+        self.needs_drive = false;
         loop {
             let mut busy = false;
             for i in 0..self.participants.len() {
