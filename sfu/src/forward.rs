@@ -248,10 +248,12 @@ fn write(
         // each one for its own timeout of the subscriber connection.
         stream.set_unpaced(true);
         let header = &packet.header;
-        let mut ext = ExtensionValues::default();
-        ext.audio_level = header.ext_vals.audio_level;
-        ext.voice_activity = header.ext_vals.voice_activity;
-        ext.video_orientation = header.ext_vals.video_orientation;
+        let ext = ExtensionValues {
+            audio_level: header.ext_vals.audio_level,
+            voice_activity: header.ext_vals.voice_activity,
+            video_orientation: header.ext_vals.video_orientation,
+            ..Default::default()
+        };
         let mut rtp = RtpWrite::new(
             pt,
             numbers.seq.into(),

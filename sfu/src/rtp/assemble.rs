@@ -123,8 +123,7 @@ impl Assembler {
     /// here.
     fn frame_end(&self, start: u64) -> Option<u64> {
         let time = self.held.get(&start)?.time;
-        let mut expected = start;
-        for (&seq, p) in self.held.range(start..) {
+        for (expected, (&seq, p)) in (start..).zip(self.held.range(start..)) {
             if seq != expected {
                 return None;
             }
@@ -135,7 +134,6 @@ impl Assembler {
             if p.marker || self.kind == PayloadKind::Opus {
                 return Some(seq);
             }
-            expected += 1;
         }
         None
     }
