@@ -86,6 +86,11 @@ impl Room {
             return;
         }
         let wanted = self.fan_out(i, ti, layer, format, facts, &packet, events);
+        if wanted.is_none() && record_keyframe.is_none() {
+            return;
+        }
+        // Rare (a subscriber or the recorder waits for a keyframe): the ids are
+        // cloned only then, not for every packet.
         let publisher = &self.participants[i];
         let (publisher_id, track_id) = (publisher.id.clone(), publisher.published[ti].id.clone());
         if let Some(layer) = wanted {
