@@ -66,8 +66,6 @@ pub struct TrackRecording {
     failed: bool,
     /// The recorded layer's packets, until they make frames.
     assembler: Assembler,
-    /// How the assembler reads the payloads (kept to start it over after a pause).
-    format: TrackFormat,
 }
 
 impl TrackRecording {
@@ -154,7 +152,7 @@ impl RecordTap {
     pub fn restart_at_keyframe(t: &mut Published) {
         if let Some(rec) = t.recording.as_mut() {
             // Packets from before the pause would stand as a hole to wait for.
-            rec.assembler = Assembler::new(rec.format.kind);
+            rec.assembler.reset();
             if t.kind == TrackKind::Video {
                 rec.awaiting_keyframe = true;
                 rec.keyframe_asked = None;
@@ -317,7 +315,6 @@ impl RecordTap {
             next_layer_check: now + LAYER_CHECK,
             failed: false,
             assembler: Assembler::new(format.kind),
-            format,
         });
     }
 

@@ -70,6 +70,12 @@ impl Assembler {
         }
     }
 
+    /// Forgets everything held and starts again at the next frame start (after a
+    /// pause, whose packets would otherwise stand as a hole to wait for).
+    pub fn reset(&mut self) {
+        *self = Self::new(self.kind);
+    }
+
     /// Takes one packet (extended sequence number and timestamp).
     pub fn push(&mut self, seq: u64, time: u64, marker: bool, payload: Arc<[u8]>, now: Instant) {
         self.latest = Some(now);
