@@ -28,6 +28,12 @@ const TCP_QUEUE: usize = 256;
 /// is sent: under load the fan-outs of several inputs leave in one batch.
 const READ_BATCH: usize = 32;
 
+/// The receive buffer asked of the kernel for the shared UDP socket: about half a
+/// second of a busy node's input, so that the loop being off the CPU for a moment (a
+/// busy host, a burst of keyframes) delays datagrams instead of dropping them. The
+/// kernel caps it at `net.core.rmem_max`.
+const UDP_RECEIVE_BUFFER: usize = 4 << 20;
+
 /// What TCP connection tasks report to the loop.
 enum TcpEvent {
     Opened(SocketAddr, mpsc::Sender<Vec<u8>>),
@@ -46,6 +52,7 @@ type Spawned = (
 pub async fn spawn(config: SfuConfig) -> Result<Spawned, SfuError> {
     install_crypto();
     let udp = UdpSocket::bind(config.udp_bind).await?;
+    size_receive_buffer(&udp);
     let udp_addr = udp.local_addr()?;
     let tcp = match config.tcp_bind {
         Some(addr) => Some(TcpListener::bind(addr).await?),
@@ -183,6 +190,26 @@ async fn run(
                 return;
             }
         }
+    }
+}
+
+/// Asks for [`UDP_RECEIVE_BUFFER`]; says once, at start, when the kernel gives less.
+fn size_receive_buffer(udp: &UdpSocket) {
+    let socket = socket2::SockRef::from(udp);
+    if let Err(e) = socket.set_recv_buffer_size(UDP_RECEIVE_BUFFER) {
+        warn!(error = %e, "could not size the UDP receive buffer");
+        return;
+    }
+    // Linux reports twice what it grants (the doubling covers its bookkeeping).
+    match socket.recv_buffer_size().map(|reported| reported / 2) {
+        Ok(granted) if granted < UDP_RECEIVE_BUFFER => warn!(
+            granted_bytes = granted,
+            wanted_bytes = UDP_RECEIVE_BUFFER,
+            "the kernel caps the UDP receive buffer (net.core.rmem_max): bursts may drop \
+             datagrams; see docs/deployment.md"
+        ),
+        Ok(granted) => debug!(granted_bytes = granted, "UDP receive buffer"),
+        Err(e) => debug!(error = %e, "UDP receive buffer size unknown"),
     }
 }
 
