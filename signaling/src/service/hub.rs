@@ -606,10 +606,18 @@ impl Hub {
         let Some(tx) = self.conns.get(&conn) else {
             return;
         };
-        if tx.try_send(Outbound::Msg(msg)).is_err() {
+        match tx.try_send(Outbound::Msg(msg)) {
+            Ok(()) => {}
             // A full queue means a client that does not read: drop it, it will resume.
-            warn!("dropping a connection whose outbound queue is full");
-            self.conns.remove(&conn);
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                warn!("dropping a connection whose outbound queue is full");
+                self.conns.remove(&conn);
+            }
+            // Its socket task has ended; its `Leave` or `ConnectionLost` is on the way.
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                debug!("a message to a connection that has just closed");
+                self.conns.remove(&conn);
+            }
         }
     }
 
