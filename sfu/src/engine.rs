@@ -28,10 +28,11 @@ const TCP_QUEUE: usize = 256;
 /// is sent: under load the fan-outs of several inputs leave in one batch.
 const READ_BATCH: usize = 32;
 
-/// The receive buffer asked of the kernel for the shared UDP socket: about half a
-/// second of a busy node's input, so that the loop being off the CPU for a moment (a
-/// busy host, a burst of keyframes) delays datagrams instead of dropping them. The
-/// kernel caps it at `net.core.rmem_max`.
+/// The receive buffer asked of the kernel for the shared UDP socket: a few thousand
+/// datagrams (the kernel counts each with its overhead), a fraction of a second of a
+/// busy node's input, so that the loop being off the CPU for a moment (a busy host, a
+/// burst of keyframes) delays datagrams instead of dropping them. The kernel caps it
+/// at `net.core.rmem_max`.
 const UDP_RECEIVE_BUFFER: usize = 4 << 20;
 
 /// What TCP connection tasks report to the loop.

@@ -183,8 +183,8 @@ impl Peer {
                 // After sending, str0m's pacer asks for a timeout (a microsecond on)
                 // before it lets the next packet out: given here, at the same
                 // instant, while written packets wait. The one after the last is
-                // left to the loop, where a later write often serves it (measured:
-                // serving it here too cost more CPU in busy rooms).
+                // left to the loop, where a later write can serve it (serving it here
+                // too cost more CPU on average in busy rooms: docs/benchmarks.md).
                 Output::Timeout(t)
                     if due_now > 0
                         && (t <= now || (self.unsent > 0 && self.pacer_wants_more())) =>
