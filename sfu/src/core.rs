@@ -63,7 +63,7 @@ impl Core {
         }
     }
 
-    fn new_peer(&self, role: PeerRole, now: Instant) -> Peer {
+    pub(crate) fn new_peer(&self, role: PeerRole, now: Instant) -> Peer {
         let mut builder = Rtc::builder()
             .set_ice_lite(true)
             .clear_codecs()

@@ -266,6 +266,7 @@ mod tests {
     use str0m::{Candidate, Rtc};
 
     use super::*;
+    use crate::core::Core;
 
     fn addr(last: u8, port: u16) -> SocketAddr {
         SocketAddr::from(([10, 0, 0, last], port))
@@ -295,18 +296,13 @@ mod tests {
         }
     }
 
-    /// An SFU-side subscriber `Rtc` (as the core builds it) offering one video
-    /// m-line to a client, connected in memory on a virtual clock.
-    fn connected_pair(now: &mut Instant) -> (Rtc, Rtc, Mid, Pt) {
+    /// A subscriber peer exactly as the core builds it, offering one video m-line to
+    /// a client, connected in memory on a virtual clock.
+    fn connected_pair(now: &mut Instant) -> (Peer, Rtc, Mid, Pt) {
         let (sfu_addr, client_addr) = (addr(1, 5000), addr(2, 6000));
-        let mut sfu = Rtc::builder()
-            .set_ice_lite(true)
-            .clear_codecs()
-            .enable_vp8(true)
-            .set_rtp_mode(true)
-            .enable_bwe(Some(str0m::bwe::Bitrate::kbps(1_500)))
-            .build(*now);
-        sfu.add_local_candidate(Candidate::host(sfu_addr, "udp").expect("candidate"));
+        let candidate = Candidate::host(sfu_addr, "udp").expect("candidate");
+        let mut peer = Core::new(vec![candidate], false, *now).new_peer(PeerRole::Subscriber, *now);
+        let sfu = &mut peer.rtc;
         let mut client = Rtc::builder().build(*now);
         client.add_local_candidate(Candidate::host(client_addr, "udp").expect("candidate"));
         let mut api = sfu.sdp_api();
@@ -320,8 +316,8 @@ mod tests {
             if sfu.is_connected() && client.is_connected() {
                 break;
             }
-            let a = relay(&mut sfu, sfu_addr, &mut client, *now);
-            let b = relay(&mut client, client_addr, &mut sfu, *now);
+            let a = relay(sfu, sfu_addr, &mut client, *now);
+            let b = relay(&mut client, client_addr, sfu, *now);
             *now = a.min(b).max(*now + Duration::from_millis(1));
             sfu.handle_input(Input::Timeout(*now)).expect("timeout");
             client.handle_input(Input::Timeout(*now)).expect("timeout");
@@ -334,7 +330,7 @@ mod tests {
             .find(|p| p.spec().codec == Codec::Vp8)
             .map(|p| p.pt())
             .expect("vp8");
-        (sfu, client, mid, pt)
+        (peer, client, mid, pt)
     }
 
     fn is_rtp(bytes: &[u8]) -> bool {
@@ -344,8 +340,7 @@ mod tests {
     #[test]
     fn packets_written_in_one_batch_leave_in_one_poll() {
         let mut now = Instant::now();
-        let (sfu, _client, mid, pt) = connected_pair(&mut now);
-        let mut peer = Peer::new(sfu, PeerRole::Subscriber, now);
+        let (mut peer, _client, mid, pt) = connected_pair(&mut now);
         let mut out = Outbox::default();
         while peer.poll_event(&mut out, now).is_some() {}
         out.recycle();
